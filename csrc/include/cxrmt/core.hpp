@@ -1,0 +1,140 @@
+// C++ API of the cxrmt kernels. Errors are exceptions: std::invalid_argument for bad input
+// (the message names the argument), std::runtime_error for everything else.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <cxrmt/pixel.hpp>
+
+namespace cxrmt {
+
+enum class dtype { u8, u16, f32, f16 };
+enum class layout { nhwc, nchw };
+enum class task { mt, seg, bse };              // 6 channels, first 3, last 3
+enum class bone_mode { residual, resize };     // how the bone image returns to full size
+enum class resample { bilinear, area };
+enum class sampling { point, linear };         // overlay filtering, as segNet
+enum class overlay_mode { fill, outline };
+
+// A read-only 2-D grey image; row_stride in elements.
+struct image_view {
+  const void* data = nullptr;
+  dtype type = dtype::u8;
+  int height = 0, width = 0;
+  std::ptrdiff_t row_stride = 0;
+};
+
+// How raw values become [0, 1]. Default window: the full range of the dtype (or of bits_stored);
+// [0, 1] for float32. A percentile window replaces it when use_percentile is set.
+struct window_options {
+  int bits_stored = 0;  // 0: all bits of the dtype
+  bool invert = false;
+  bool has_window = false;
+  float lo = 0.0f, hi = 0.0f;
+  bool use_percentile = false;
+  float p_lo = 0.5f, p_hi = 99.5f;
+};
+
+// Everything needed to map model space back to the original image.
+struct frame {
+  int height = 0, width = 0, size = 0;
+  int pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+  float window_lo = 0.0f, window_hi = 1.0f;
+  bool invert = false;
+  CXRMT_HD int side() const { return height > width ? height : width; }  // padded square side
+};
+
+// The model's output tensor (1 x S x S x C or 1 x C x S x S), float32 or float16.
+struct output_view {
+  const void* data = nullptr;
+  dtype type = dtype::f32;
+  int size = 0, channels = 0;
+  layout order = layout::nhwc;
+};
+
+struct decode_options {
+  task kind = task::mt;
+  bone_mode mode = bone_mode::residual;
+  resample filter = resample::bilinear;
+  dtype bone_type = dtype::u8;  // u8 or u16
+};
+
+struct decode_targets {
+  std::uint8_t* masks = nullptr;   // 3 x H x W, 0/1, channel order heart, left lung, right lung
+  std::uint8_t* labels = nullptr;  // H x W, 0 bg, 1 right lung, 2 left lung, 3 heart
+  void* bone = nullptr;            // H x W, uint8 or uint16 (bone_type)
+};
+
+// Segmentation to draw: a label map (H x W) or masks (3 x H x W), at model or original size.
+struct seg_view {
+  const std::uint8_t* data = nullptr;
+  bool masks = false;
+  int height = 0, width = 0;
+};
+
+struct overlay_options {
+  int alpha = 128;
+  sampling filter = sampling::point;
+  overlay_mode mode = overlay_mode::fill;
+  int thickness = 1;  // outline half-width in output pixels
+  std::uint8_t palette[12] = {0, 0, 0, 0, 0, 255, 0, 255, 0, 255, 0, 0};  // label order, RGB
+};
+
+// Resolve the intensity window of an image (explicit, percentile or default range).
+void resolve_window(const image_view& image, const window_options& opts, float* lo, float* hi);
+
+// Image -> S x S x 3 in [-1, 1]; returns the frame that maps results back.
+frame preprocess(const image_view& image, int size, const window_options& opts, layout order,
+                 float pad_value, float* out);
+
+// Model output -> masks, labels and bone-suppressed image at the original size.
+// Residual bone mode needs the original image and the model input (as preprocess wrote it).
+void decode(const output_view& output, const frame& f, const decode_options& opts,
+            const image_view* original, const float* model_input, layout input_order,
+            const decode_targets& targets);
+
+// Label map or masks -> RGB (H x W x 3).
+void colourise(const seg_view& seg, const std::uint8_t* palette, std::uint8_t* rgb);
+
+// Segmentation alpha-blended over the original radiograph (in the frame's window) -> RGB.
+void overlay(const image_view& original, const frame& f, const seg_view& seg,
+             const overlay_options& opts, std::uint8_t* rgb);
+
+// Per organ: keep the largest 8-connected component, fill holes (4-connected background).
+void cleanup(std::uint8_t* masks, int height, int width, bool keep_largest, bool fill_holes);
+
+// Compiler, CUDA build, architectures, and whether a CUDA device is usable now (never throws).
+std::string build_info_json();
+
+namespace cuda {
+bool available();  // a driver and at least one device
+std::string runtime_json();  // runtime/driver versions, devices, why unusable (never throws)
+// Device-pointer API: every pointer lives in device memory; work is queued on `stream`
+// (a cudaStream_t, 0 = default stream) and is complete only after the stream synchronises.
+frame preprocess(const image_view& image, int size, const window_options& opts, layout order,
+                 float pad_value, float* out, void* stream);
+void decode(const output_view& output, const frame& f, const decode_options& opts,
+            const image_view* original, const float* model_input, layout input_order,
+            const decode_targets& targets, void* stream);
+void colourise(const seg_view& seg, const std::uint8_t* palette, std::uint8_t* rgb, void* stream);
+void overlay(const image_view& original, const frame& f, const seg_view& seg,
+             const overlay_options& opts, std::uint8_t* rgb, void* stream);
+}  // namespace cuda
+
+}  // namespace cxrmt
+
+namespace cxrmt {
+namespace cuda {
+// Host-memory twins of the CPU functions (same arguments): copy in, run on a private stream,
+// copy out, synchronise. For tests and simple callers; pipelines should keep data on the device.
+frame preprocess_host(const image_view& image, int size, const window_options& opts, layout order,
+                      float pad_value, float* out);
+void decode_host(const output_view& output, const frame& f, const decode_options& opts,
+                 const image_view* original, const float* model_input, layout input_order,
+                 const decode_targets& targets);
+void colourise_host(const seg_view& seg, const std::uint8_t* palette, std::uint8_t* rgb);
+void overlay_host(const image_view& original, const frame& f, const seg_view& seg,
+                  const overlay_options& opts, std::uint8_t* rgb);
+}  // namespace cuda
+}  // namespace cxrmt

@@ -1,0 +1,142 @@
+/* cxrmt C API: preprocessing, decoding, colourisation and overlays of chest X-ray model I/O.
+ *
+ * For scanner and PACS software that cannot embed Python. Every call returns a status code;
+ * on failure cxrmt_last_error() returns the message (thread-local, valid until the next call
+ * on the same thread). Buffers are caller-owned, row-major and densely packed unless a stride
+ * is given. Functions named *_cuda take device pointers and a cudaStream_t (as void*, NULL =
+ * default stream) and only queue the work. The ABI is versioned by CXRMT_API_VERSION. */
+#ifndef CXRMT_CXRMT_H
+#define CXRMT_CXRMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  if defined(CXRMT_BUILDING)
+#    define CXRMT_EXPORT __declspec(dllexport)
+#  else
+#    define CXRMT_EXPORT __declspec(dllimport)
+#  endif
+#else
+#  define CXRMT_EXPORT __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CXRMT_API_VERSION 1
+
+typedef enum {
+  CXRMT_OK = 0,
+  CXRMT_ERROR_INVALID_ARGUMENT = 1, /* bad shape, dtype, window, pointer... */
+  CXRMT_ERROR_UNSUPPORTED = 2,      /* e.g. a CUDA call in a build without CUDA */
+  CXRMT_ERROR_CUDA = 3,             /* a CUDA runtime error */
+  CXRMT_ERROR_INTERNAL = 4
+} cxrmt_status;
+
+typedef enum { CXRMT_U8 = 0, CXRMT_U16 = 1, CXRMT_F32 = 2, CXRMT_F16 = 3 } cxrmt_dtype;
+typedef enum { CXRMT_NHWC = 0, CXRMT_NCHW = 1 } cxrmt_layout;
+typedef enum { CXRMT_TASK_MT = 0, CXRMT_TASK_SEG = 1, CXRMT_TASK_BSE = 2 } cxrmt_task;
+typedef enum { CXRMT_BONE_RESIDUAL = 0, CXRMT_BONE_RESIZE = 1 } cxrmt_bone_mode;
+typedef enum { CXRMT_RESAMPLE_BILINEAR = 0, CXRMT_RESAMPLE_AREA = 1 } cxrmt_resample;
+typedef enum { CXRMT_FILTER_POINT = 0, CXRMT_FILTER_LINEAR = 1 } cxrmt_filter;
+typedef enum { CXRMT_OVERLAY_FILL = 0, CXRMT_OVERLAY_OUTLINE = 1 } cxrmt_overlay_mode;
+
+/* A grey image; row_stride in elements (0 = width). */
+typedef struct {
+  const void* data;
+  cxrmt_dtype dtype;
+  int32_t height, width;
+  int64_t row_stride;
+} cxrmt_image;
+
+typedef struct {
+  int32_t bits_stored;     /* 0 = all bits of the dtype */
+  int32_t invert;          /* raw polarity in (bone dark) -> display polarity */
+  int32_t has_window;      /* use [window_lo, window_hi] */
+  float window_lo, window_hi;
+  int32_t use_percentile;  /* window from percentiles [p_lo, p_hi] of the image */
+  float p_lo, p_hi;
+  cxrmt_layout layout;     /* of the model input written */
+  float pad_value;         /* value of the square padding, in [-1, 1] */
+} cxrmt_preprocess_options;
+
+/* Maps model space back to the original image; filled by cxrmt_preprocess. */
+typedef struct {
+  int32_t height, width, size;
+  int32_t pad_top, pad_bottom, pad_left, pad_right;
+  float window_lo, window_hi;
+  int32_t invert;
+} cxrmt_frame;
+
+typedef struct {
+  cxrmt_task task;
+  cxrmt_bone_mode bone_mode;
+  cxrmt_resample resample;
+  cxrmt_dtype bone_dtype; /* CXRMT_U8 or CXRMT_U16 */
+  cxrmt_layout output_layout, input_layout;
+  cxrmt_dtype output_dtype; /* CXRMT_F32 or CXRMT_F16 */
+} cxrmt_decode_options;
+
+typedef struct {
+  int32_t alpha; /* 0..255 */
+  cxrmt_filter filter;
+  cxrmt_overlay_mode mode;
+  int32_t thickness;   /* outline half-width, pixels */
+  uint8_t palette[12]; /* RGB of background, right lung, left lung, heart */
+} cxrmt_overlay_options;
+
+CXRMT_EXPORT int cxrmt_api_version(void);
+CXRMT_EXPORT const char* cxrmt_version(void);
+CXRMT_EXPORT const char* cxrmt_last_error(void);
+/* JSON: compiler, CUDA build, architectures, usable devices. Pointer valid until next call. */
+CXRMT_EXPORT const char* cxrmt_build_info(void);
+
+CXRMT_EXPORT void cxrmt_preprocess_options_init(cxrmt_preprocess_options* options);
+CXRMT_EXPORT void cxrmt_decode_options_init(cxrmt_decode_options* options);
+CXRMT_EXPORT void cxrmt_overlay_options_init(cxrmt_overlay_options* options);
+
+/* image -> out (3*size*size floats, layout from options). */
+CXRMT_EXPORT cxrmt_status cxrmt_preprocess(const cxrmt_image* image, int32_t size,
+                                           const cxrmt_preprocess_options* options, float* out,
+                                           cxrmt_frame* frame);
+/* output (size*size*channels) -> masks (3*H*W, 0/1: heart, left lung, right lung), labels
+ * (H*W: 0 bg, 1 right lung, 2 left lung, 3 heart) and bone (H*W of bone_dtype). Any target may be
+ * NULL. Residual bone decoding needs `original` and `model_input` (as cxrmt_preprocess wrote it). */
+CXRMT_EXPORT cxrmt_status cxrmt_decode(const void* output, const cxrmt_frame* frame,
+                                       const cxrmt_decode_options* options,
+                                       const cxrmt_image* original, const float* model_input,
+                                       uint8_t* masks, uint8_t* labels, void* bone);
+/* labels (H*W) or masks (3*H*W, when is_masks) -> rgb (H*W*3). palette NULL = default. */
+CXRMT_EXPORT cxrmt_status cxrmt_colourise(const uint8_t* seg, int32_t is_masks, int32_t height,
+                                          int32_t width, const uint8_t* palette, uint8_t* rgb);
+/* seg at model size (size x size) or original size, blended over the original -> rgb. */
+CXRMT_EXPORT cxrmt_status cxrmt_overlay(const cxrmt_image* original, const cxrmt_frame* frame,
+                                        const uint8_t* seg, int32_t is_masks, int32_t seg_height,
+                                        int32_t seg_width, const cxrmt_overlay_options* options,
+                                        uint8_t* rgb);
+/* In place on masks (3*H*W): largest 8-connected component per organ, holes filled. */
+CXRMT_EXPORT cxrmt_status cxrmt_cleanup(uint8_t* masks, int32_t height, int32_t width,
+                                        int32_t keep_largest, int32_t fill_holes);
+
+/* Device twins (pointers in device memory; percentile windows are not accepted). */
+CXRMT_EXPORT int cxrmt_cuda_available(void);
+CXRMT_EXPORT cxrmt_status cxrmt_preprocess_cuda(const cxrmt_image* image, int32_t size,
+                                                const cxrmt_preprocess_options* options,
+                                                float* out, cxrmt_frame* frame, void* stream);
+CXRMT_EXPORT cxrmt_status cxrmt_decode_cuda(const void* output, const cxrmt_frame* frame,
+                                            const cxrmt_decode_options* options,
+                                            const cxrmt_image* original, const float* model_input,
+                                            uint8_t* masks, uint8_t* labels, void* bone,
+                                            void* stream);
+CXRMT_EXPORT cxrmt_status cxrmt_overlay_cuda(const cxrmt_image* original, const cxrmt_frame* frame,
+                                             const uint8_t* seg, int32_t is_masks,
+                                             int32_t seg_height, int32_t seg_width,
+                                             const cxrmt_overlay_options* options, uint8_t* rgb,
+                                             void* stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CXRMT_CXRMT_H */

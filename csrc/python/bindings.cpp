@@ -1,0 +1,345 @@
+// cxrmt._core: numpy in, numpy out, over the C++ API. Validation that needs numpy (ndim, dtype,
+// shapes) lives here; everything else in the C++ core. The GIL is released while kernels run.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <optional>
+#include <utility>
+
+#include <cxrmt/core.hpp>
+
+namespace py = pybind11;
+using namespace cxrmt;
+
+namespace {
+
+[[noreturn]] void bad(const std::string& msg) { throw py::value_error(msg); }
+
+bool use_cuda(const std::string& device) {
+  if (device == "cpu") return false;
+  if (device == "cuda") return true;
+  bad("device: must be 'cpu' or 'cuda', got '" + device + "'");
+}
+
+layout parse_layout(const std::string& s, const char* name) {
+  if (s == "nhwc") return layout::nhwc;
+  if (s == "nchw") return layout::nchw;
+  bad(std::string(name) + ": must be 'nhwc' or 'nchw', got '" + s + "'");
+}
+
+std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+// dtype of a numpy array among those the kernels accept.
+dtype kind_of(const py::array& a, const char* name, bool allow_half) {
+  const char k = a.dtype().kind();
+  const auto n = a.itemsize();
+  if (k == 'u' && n == 1) return dtype::u8;
+  if (k == 'u' && n == 2) return dtype::u16;
+  if (k == 'f' && n == 4) return dtype::f32;
+  if (k == 'f' && n == 2 && allow_half) return dtype::f16;
+  bad(std::string(name) + ": dtype " + dtype_str(a) + " is not supported (use " +
+      (allow_half ? "float32 or float16)" : "uint8, uint16 or float32)"));
+}
+
+py::array contiguous(const py::array& a) {
+  return py::array::ensure(a, py::array::c_style);
+}
+
+struct held_image {
+  py::array arr;
+  image_view view;
+};
+
+held_image image_arg(const py::array& a, const char* name) {
+  if (a.ndim() != 2)
+    bad(std::string(name) + ": expected a 2-D grey image (H, W), got " + std::to_string(a.ndim()) + " dimensions");
+  if (a.size() == 0) bad(std::string(name) + ": empty image");
+  held_image h{contiguous(a), {}};
+  h.view = {h.arr.data(), kind_of(a, name, false), static_cast<int>(a.shape(0)), static_cast<int>(a.shape(1)),
+            static_cast<std::ptrdiff_t>(a.shape(1))};
+  return h;
+}
+
+window_options window_args(int bits_stored, bool invert, std::optional<std::pair<double, double>> window,
+                           std::optional<std::pair<double, double>> percentile) {
+  window_options w;
+  w.bits_stored = bits_stored;
+  w.invert = invert;
+  if (window) { w.has_window = true; w.lo = static_cast<float>(window->first); w.hi = static_cast<float>(window->second); }
+  if (percentile) {
+    w.use_percentile = true;
+    w.p_lo = static_cast<float>(percentile->first);
+    w.p_hi = static_cast<float>(percentile->second);
+  }
+  return w;
+}
+
+py::tuple preprocess_py(const py::array& image, int size, int bits_stored, bool invert,
+                        std::optional<std::pair<double, double>> window,
+                        std::optional<std::pair<double, double>> percentile, const std::string& layout_name,
+                        double pad_value, std::optional<py::array> out, const std::string& device) {
+  held_image im = image_arg(image, "image");
+  if (size <= 0) bad("size: must be positive, got " + std::to_string(size));
+  const layout order = parse_layout(layout_name, "layout");
+  std::vector<py::ssize_t> shape = order == layout::nhwc ? std::vector<py::ssize_t>{1, size, size, 3}
+                                                         : std::vector<py::ssize_t>{1, 3, size, size};
+  py::array_t<float> dst;
+  if (out) {
+    const py::array& o = *out;
+    bool ok = o.dtype().is(py::dtype::of<float>()) && o.ndim() == 4 && (o.flags() & py::array::c_style) && o.writeable();
+    for (int i = 0; ok && i < 4; ++i) ok = o.shape(i) == shape[i];
+    if (!ok)
+      bad("out: needs a writable C-contiguous float32 array of shape (" + std::to_string(shape[0]) + ", " +
+          std::to_string(shape[1]) + ", " + std::to_string(shape[2]) + ", " + std::to_string(shape[3]) + ")");
+    dst = py::reinterpret_borrow<py::array_t<float>>(o);
+  } else {
+    dst = py::array_t<float>(shape);
+  }
+  const window_options w = window_args(bits_stored, invert, window, percentile);
+  const bool gpu = use_cuda(device);
+  float* p = dst.mutable_data();
+  frame f;
+  {
+    py::gil_scoped_release nogil;
+    f = gpu ? cuda::preprocess_host(im.view, size, w, order, static_cast<float>(pad_value), p)
+            : preprocess(im.view, size, w, order, static_cast<float>(pad_value), p);
+  }
+  return py::make_tuple(dst, f);
+}
+
+py::dict decode_py(const py::array& output, const frame& f, const std::string& task_name, const std::string& layout_name,
+                   std::optional<py::array> image, std::optional<py::array> model_input,
+                   const std::string& input_layout, const std::string& mode, const std::string& filter,
+                   const std::string& bone_dtype, bool masks, bool labels, bool bone, const std::string& device) {
+  const layout order = parse_layout(layout_name, "layout");
+  if (output.ndim() != 3 && output.ndim() != 4)
+    bad("output: expected (1, S, S, C), (S, S, C) or the NCHW equivalents, got " + std::to_string(output.ndim()) + " dimensions");
+  const int off = output.ndim() - 3;
+  if (off == 1 && output.shape(0) != 1) bad("output: batch size must be 1, got " + std::to_string(output.shape(0)));
+  const int c = static_cast<int>(order == layout::nhwc ? output.shape(off + 2) : output.shape(off));
+  const int sh = static_cast<int>(order == layout::nhwc ? output.shape(off) : output.shape(off + 1));
+  const int sw = static_cast<int>(order == layout::nhwc ? output.shape(off + 1) : output.shape(off + 2));
+  if (sh != sw) bad("output: spatial shape must be square, got " + std::to_string(sh) + "x" + std::to_string(sw));
+  decode_options o;
+  if (task_name == "auto") {
+    if (c != 6 && c != 3) bad("output: expected 6 (mt) or 3 channels, got " + std::to_string(c) + "; check layout");
+    o.kind = c == 6 ? task::mt : task::seg;
+  } else if (task_name == "mt") o.kind = task::mt;
+  else if (task_name == "seg") o.kind = task::seg;
+  else if (task_name == "bse") o.kind = task::bse;
+  else bad("task: must be 'auto', 'mt', 'seg' or 'bse', got '" + task_name + "'");
+  if (mode == "residual") o.mode = bone_mode::residual;
+  else if (mode == "resize") o.mode = bone_mode::resize;
+  else bad("bone_mode: must be 'residual' or 'resize', got '" + mode + "'");
+  if (filter == "bilinear") o.filter = resample::bilinear;
+  else if (filter == "area") o.filter = resample::area;
+  else bad("resample: must be 'bilinear' or 'area', got '" + filter + "'");
+  if (bone_dtype == "uint8") o.bone_type = dtype::u8;
+  else if (bone_dtype == "uint16") o.bone_type = dtype::u16;
+  else bad("bone_dtype: must be 'uint8' or 'uint16', got '" + bone_dtype + "'");
+  const bool has_seg = o.kind != task::bse, has_bone = o.kind != task::seg;
+  masks = masks && has_seg;
+  labels = labels && has_seg;
+  bone = bone && has_bone;
+
+  py::array out_c = contiguous(output);
+  output_view ov{out_c.data(), kind_of(output, "output", true), sh, c, order};
+  std::optional<held_image> orig;
+  py::array_t<float> inp;
+  const bool residual = bone && o.mode == bone_mode::residual;
+  const layout in_order = parse_layout(input_layout, "input_layout");
+  if (residual) {
+    if (!image || !model_input) bad("image/model_input: residual bone decoding needs the original image and the model input");
+    orig = image_arg(*image, "image");
+    const py::array& mi = *model_input;
+    if (!mi.dtype().is(py::dtype::of<float>()) || mi.size() != 3LL * f.size * f.size)
+      bad("model_input: expected the float32 (1, S, S, 3) / (1, 3, S, S) array that preprocess returned");
+    inp = py::array_t<float, py::array::c_style>::ensure(mi);
+  }
+  const py::ssize_t h = f.height, w = f.width;
+  py::dict result;
+  py::array_t<uint8_t> m, l;
+  py::array b;
+  if (masks) m = py::array_t<uint8_t>({py::ssize_t(3), h, w});
+  if (labels) l = py::array_t<uint8_t>({h, w});
+  if (bone) b = o.bone_type == dtype::u8 ? py::array(py::array_t<uint8_t>({h, w})) : py::array(py::array_t<uint16_t>({h, w}));
+  decode_targets t{masks ? m.mutable_data() : nullptr, labels ? l.mutable_data() : nullptr, bone ? b.mutable_data() : nullptr};
+  const bool gpu = use_cuda(device);
+  {
+    py::gil_scoped_release nogil;
+    const image_view* ip = orig ? &orig->view : nullptr;
+    const float* mp = residual ? inp.data() : nullptr;
+    if (gpu) cuda::decode_host(ov, f, o, ip, mp, in_order, t);
+    else decode(ov, f, o, ip, mp, in_order, t);
+  }
+  result["masks"] = masks ? py::object(m) : py::none();
+  result["labels"] = labels ? py::object(l) : py::none();
+  result["bone"] = bone ? py::object(b) : py::none();
+  return result;
+}
+
+struct held_seg {
+  py::array arr;
+  seg_view view;
+};
+
+held_seg seg_arg(const py::array& seg) {
+  if (!seg.dtype().is(py::dtype::of<uint8_t>()) && seg.dtype().kind() != 'b')
+    bad("seg: dtype " + dtype_str(seg) + " is not supported (use uint8 labels (H, W) or uint8/bool masks (3, H, W))");
+  if (seg.ndim() == 3 && seg.shape(0) != 3)
+    bad("seg: masks must have shape (3, H, W) (heart, left lung, right lung), got first axis " + std::to_string(seg.shape(0)));
+  if (seg.ndim() != 2 && seg.ndim() != 3) bad("seg: expected labels (H, W) or masks (3, H, W)");
+  if (seg.size() == 0) bad("seg: empty");
+  held_seg s{contiguous(seg), {}};
+  const bool multi = seg.ndim() == 3;
+  s.view = {static_cast<const uint8_t*>(s.arr.data()), multi, static_cast<int>(seg.shape(multi ? 1 : 0)),
+            static_cast<int>(seg.shape(multi ? 2 : 1))};
+  return s;
+}
+
+void palette_arg(std::optional<py::array> palette, uint8_t* dst) {
+  if (!palette) return;
+  const py::array& p = *palette;
+  if (!p.dtype().is(py::dtype::of<uint8_t>()) || p.ndim() != 2 || p.shape(0) != 4 || p.shape(1) != 3)
+    bad("palette: expected a uint8 array of shape (4, 3) (background, right lung, left lung, heart), got dtype " +
+        dtype_str(p) + " with " + std::to_string(p.ndim()) + " dimensions");
+  py::array pc = contiguous(p);
+  std::memcpy(dst, pc.data(), 12);
+}
+
+py::array_t<uint8_t> colourise_py(const py::array& seg, std::optional<py::array> palette, const std::string& device) {
+  held_seg s = seg_arg(seg);
+  overlay_options d;
+  palette_arg(palette, d.palette);
+  py::array_t<uint8_t> rgb({static_cast<py::ssize_t>(s.view.height), static_cast<py::ssize_t>(s.view.width), py::ssize_t(3)});
+  uint8_t* p = rgb.mutable_data();
+  const bool gpu = use_cuda(device);
+  {
+    py::gil_scoped_release nogil;
+    if (gpu) cuda::colourise_host(s.view, d.palette, p);
+    else colourise(s.view, d.palette, p);
+  }
+  return rgb;
+}
+
+py::array_t<uint8_t> overlay_py(const py::array& image, const frame& f, const py::array& seg, int alpha,
+                                const std::string& filter, const std::string& mode, int thickness,
+                                std::optional<py::array> palette, const std::string& device) {
+  held_image im = image_arg(image, "image");
+  held_seg s = seg_arg(seg);
+  overlay_options o;
+  o.alpha = alpha;
+  o.thickness = thickness;
+  if (filter == "point") o.filter = sampling::point;
+  else if (filter == "linear") o.filter = sampling::linear;
+  else bad("filter: must be 'point' or 'linear', got '" + filter + "'");
+  if (mode == "fill") o.mode = overlay_mode::fill;
+  else if (mode == "outline") o.mode = overlay_mode::outline;
+  else bad("mode: must be 'fill' or 'outline', got '" + mode + "'");
+  palette_arg(palette, o.palette);
+  py::array_t<uint8_t> rgb({static_cast<py::ssize_t>(f.height), static_cast<py::ssize_t>(f.width), py::ssize_t(3)});
+  uint8_t* p = rgb.mutable_data();
+  const bool gpu = use_cuda(device);
+  {
+    py::gil_scoped_release nogil;
+    if (gpu) cuda::overlay_host(im.view, f, s.view, o, p);
+    else overlay(im.view, f, s.view, o, p);
+  }
+  return rgb;
+}
+
+py::array_t<uint8_t> cleanup_py(const py::array& masks, bool keep_largest, bool fill_holes) {
+  if (masks.ndim() != 3 || masks.shape(0) != 3) bad("masks: expected shape (3, H, W)");
+  if (!masks.dtype().is(py::dtype::of<uint8_t>()) && masks.dtype().kind() != 'b')
+    bad("masks: dtype " + dtype_str(masks) + " is not supported (use uint8 or bool)");
+  if (masks.size() == 0) bad("masks: empty");
+  py::array_t<uint8_t> out({masks.shape(0), masks.shape(1), masks.shape(2)});
+  py::array src = contiguous(masks);
+  std::memcpy(out.mutable_data(), src.data(), static_cast<std::size_t>(masks.size()));
+  uint8_t* p = out.mutable_data();
+  const int h = static_cast<int>(masks.shape(1)), w = static_cast<int>(masks.shape(2));
+  {
+    py::gil_scoped_release nogil;
+    cleanup(p, h, w, keep_largest, fill_holes);
+  }
+  return out;
+}
+
+std::string frame_repr(const frame& f) {
+  return "Frame(height=" + std::to_string(f.height) + ", width=" + std::to_string(f.width) + ", size=" +
+         std::to_string(f.size) + ", pad=(" + std::to_string(f.pad_top) + ", " + std::to_string(f.pad_bottom) + ", " +
+         std::to_string(f.pad_left) + ", " + std::to_string(f.pad_right) + "), window=(" + std::to_string(f.window_lo) +
+         ", " + std::to_string(f.window_hi) + "), invert=" + (f.invert ? "True" : "False") + ")";
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "cxrmt compiled core: preprocessing, decoding, colourisation, overlays, mask clean-up";
+
+  py::class_<frame>(m, "Frame", "Geometry and intensity window that map model space back to the original image.")
+      .def(py::init([](int height, int width, int size, int pad_top, int pad_bottom, int pad_left, int pad_right,
+                       float window_lo, float window_hi, bool invert) {
+             frame f;
+             f.height = height; f.width = width; f.size = size;
+             f.pad_top = pad_top; f.pad_bottom = pad_bottom; f.pad_left = pad_left; f.pad_right = pad_right;
+             f.window_lo = window_lo; f.window_hi = window_hi; f.invert = invert;
+             return f;
+           }),
+           py::arg("height"), py::arg("width"), py::arg("size"), py::arg("pad_top") = 0, py::arg("pad_bottom") = 0,
+           py::arg("pad_left") = 0, py::arg("pad_right") = 0, py::arg("window_lo") = 0.0f,
+           py::arg("window_hi") = 1.0f, py::arg("invert") = false)
+      .def_readonly("height", &frame::height)
+      .def_readonly("width", &frame::width)
+      .def_readonly("size", &frame::size)
+      .def_readonly("pad_top", &frame::pad_top)
+      .def_readonly("pad_bottom", &frame::pad_bottom)
+      .def_readonly("pad_left", &frame::pad_left)
+      .def_readonly("pad_right", &frame::pad_right)
+      .def_readonly("window_lo", &frame::window_lo)
+      .def_readonly("window_hi", &frame::window_hi)
+      .def_readonly("invert", &frame::invert)
+      .def_property_readonly("side", &frame::side)
+      .def("__repr__", &frame_repr);
+
+  m.def("build_info", [] { return py::module_::import("json").attr("loads")(build_info_json()); },
+        "Compiler, CUDA build and architectures, and whether a CUDA device is usable now.");
+  m.def("cuda_available", &cuda::available, "True when built with CUDA and a driver and device are present.");
+
+  m.def("resolve_window",
+        [](const py::array& image, int bits_stored, bool invert, std::optional<std::pair<double, double>> window,
+           std::optional<std::pair<double, double>> percentile) {
+          held_image im = image_arg(image, "image");
+          float lo = 0, hi = 0;
+          resolve_window(im.view, window_args(bits_stored, invert, window, percentile), &lo, &hi);
+          return py::make_tuple(lo, hi);
+        },
+        py::arg("image"), py::arg("bits_stored") = 0, py::arg("invert") = false, py::arg("window") = py::none(),
+        py::arg("percentile") = py::none(), "The intensity window preprocess would use, as (lo, hi).");
+
+  m.def("preprocess", &preprocess_py, py::arg("image"), py::arg("size") = 512, py::kw_only(),
+        py::arg("bits_stored") = 0, py::arg("invert") = false, py::arg("window") = py::none(),
+        py::arg("percentile") = py::none(), py::arg("layout") = "nhwc", py::arg("pad_value") = -1.0,
+        py::arg("out") = py::none(), py::arg("device") = "cpu",
+        "Grey image (uint8/uint16/float32, any size) -> (model input 1xSxSx3 or 1x3xSxS in [-1, 1], Frame).");
+
+  m.def("decode", &decode_py, py::arg("output"), py::arg("frame"), py::kw_only(), py::arg("task") = "auto",
+        py::arg("layout") = "nhwc", py::arg("image") = py::none(), py::arg("model_input") = py::none(),
+        py::arg("input_layout") = "nhwc", py::arg("bone_mode") = "residual", py::arg("resample") = "bilinear",
+        py::arg("bone_dtype") = "uint8", py::arg("masks") = true, py::arg("labels") = true, py::arg("bone") = true,
+        py::arg("device") = "cpu",
+        "Model output -> {'masks': (3,H,W) 0/1, 'labels': (H,W), 'bone': (H,W)} at the original size.");
+
+  m.def("colourise", &colourise_py, py::arg("seg"), py::arg("palette") = py::none(), py::kw_only(),
+        py::arg("device") = "cpu", "Labels (H,W) or masks (3,H,W) -> RGB (H,W,3) uint8.");
+
+  m.def("overlay", &overlay_py, py::arg("image"), py::arg("frame"), py::arg("seg"), py::kw_only(),
+        py::arg("alpha") = 128, py::arg("filter") = "point", py::arg("mode") = "fill", py::arg("thickness") = 1,
+        py::arg("palette") = py::none(), py::arg("device") = "cpu",
+        "Segmentation (model or original size) alpha-blended over the original radiograph -> RGB (H,W,3).");
+
+  m.def("cleanup", &cleanup_py, py::arg("masks"), py::kw_only(), py::arg("keep_largest") = true,
+        py::arg("fill_holes") = true, "Per organ: largest 8-connected component, holes filled. Returns a copy.");
+}

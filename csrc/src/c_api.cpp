@@ -1,0 +1,220 @@
+// The plain-C API: converts C structs to the C++ API and exceptions to status codes.
+#include <cxrmt/cxrmt.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "internal.hpp"
+
+namespace {
+
+thread_local std::string last_error;
+thread_local std::string last_build_info;
+
+template <typename F>
+cxrmt_status guarded(F&& fn) {
+  try {
+    fn();
+    last_error.clear();
+    return CXRMT_OK;
+  } catch (const std::invalid_argument& e) {
+    last_error = e.what();
+    return CXRMT_ERROR_INVALID_ARGUMENT;
+  } catch (const std::runtime_error& e) {
+    last_error = e.what();
+    bool unsupported = last_error.find("built without CUDA") != std::string::npos;
+    return unsupported ? CXRMT_ERROR_UNSUPPORTED
+                       : last_error.rfind("CUDA error", 0) == 0 ? CXRMT_ERROR_CUDA : CXRMT_ERROR_INTERNAL;
+  } catch (const std::exception& e) {
+    last_error = e.what();
+    return CXRMT_ERROR_INTERNAL;
+  } catch (...) {
+    last_error = "unknown error";
+    return CXRMT_ERROR_INTERNAL;
+  }
+}
+
+template <typename T>
+const T& need(const T* p, const char* name) {
+  if (!p) cxrmt::detail::bad_arg(std::string(name) + ": NULL");
+  return *p;
+}
+
+cxrmt::image_view view_of(const cxrmt_image& im) {
+  cxrmt::image_view v;
+  v.data = im.data;
+  v.type = static_cast<cxrmt::dtype>(im.dtype);
+  if (im.dtype < CXRMT_U8 || im.dtype > CXRMT_F16) cxrmt::detail::bad_arg("image: unknown dtype");
+  v.height = im.height;
+  v.width = im.width;
+  v.row_stride = im.row_stride ? im.row_stride : im.width;
+  return v;
+}
+
+cxrmt::window_options window_of(const cxrmt_preprocess_options& o) {
+  cxrmt::window_options w;
+  w.bits_stored = o.bits_stored;
+  w.invert = o.invert != 0;
+  w.has_window = o.has_window != 0;
+  w.lo = o.window_lo;
+  w.hi = o.window_hi;
+  w.use_percentile = o.use_percentile != 0;
+  w.p_lo = o.p_lo;
+  w.p_hi = o.p_hi;
+  return w;
+}
+
+cxrmt::frame frame_of(const cxrmt_frame& c) {
+  cxrmt::frame f;
+  f.height = c.height; f.width = c.width; f.size = c.size;
+  f.pad_top = c.pad_top; f.pad_bottom = c.pad_bottom; f.pad_left = c.pad_left; f.pad_right = c.pad_right;
+  f.window_lo = c.window_lo; f.window_hi = c.window_hi; f.invert = c.invert != 0;
+  return f;
+}
+
+void store(const cxrmt::frame& f, cxrmt_frame* c) {
+  if (!c) return;
+  *c = cxrmt_frame{f.height, f.width, f.size, f.pad_top, f.pad_bottom, f.pad_left, f.pad_right,
+                   f.window_lo, f.window_hi, f.invert ? 1 : 0};
+}
+
+struct decode_call {
+  cxrmt::output_view out;
+  cxrmt::frame f;
+  cxrmt::decode_options opts;
+  cxrmt::image_view orig;
+  bool has_orig = false;
+  cxrmt::layout input_order;
+};
+
+decode_call decode_args(const void* output, const cxrmt_frame* frame, const cxrmt_decode_options* options,
+                        const cxrmt_image* original) {
+  const cxrmt_decode_options& o = need(options, "options");
+  decode_call c;
+  c.f = frame_of(need(frame, "frame"));
+  c.opts.kind = static_cast<cxrmt::task>(o.task);
+  c.opts.mode = static_cast<cxrmt::bone_mode>(o.bone_mode);
+  c.opts.filter = static_cast<cxrmt::resample>(o.resample);
+  c.opts.bone_type = static_cast<cxrmt::dtype>(o.bone_dtype);
+  c.out = {output, static_cast<cxrmt::dtype>(o.output_dtype), c.f.size, o.task == CXRMT_TASK_MT ? 6 : 3,
+           static_cast<cxrmt::layout>(o.output_layout)};
+  if (original) { c.orig = view_of(*original); c.has_orig = true; }
+  c.input_order = static_cast<cxrmt::layout>(o.input_layout);
+  return c;
+}
+
+cxrmt::overlay_options overlay_of(const cxrmt_overlay_options& o) {
+  cxrmt::overlay_options v;
+  v.alpha = o.alpha;
+  v.filter = static_cast<cxrmt::sampling>(o.filter);
+  v.mode = static_cast<cxrmt::overlay_mode>(o.mode);
+  v.thickness = o.thickness;
+  std::memcpy(v.palette, o.palette, 12);
+  return v;
+}
+
+}  // namespace
+
+extern "C" {
+
+int cxrmt_api_version(void) { return CXRMT_API_VERSION; }
+const char* cxrmt_version(void) { return CXRMT_VERSION; }
+const char* cxrmt_last_error(void) { return last_error.c_str(); }
+const char* cxrmt_build_info(void) {
+  last_build_info = cxrmt::build_info_json();
+  return last_build_info.c_str();
+}
+
+void cxrmt_preprocess_options_init(cxrmt_preprocess_options* o) {
+  if (!o) return;
+  *o = cxrmt_preprocess_options{0, 0, 0, 0.0f, 0.0f, 0, 0.5f, 99.5f, CXRMT_NHWC, -1.0f};
+}
+
+void cxrmt_decode_options_init(cxrmt_decode_options* o) {
+  if (!o) return;
+  *o = cxrmt_decode_options{CXRMT_TASK_MT, CXRMT_BONE_RESIDUAL, CXRMT_RESAMPLE_BILINEAR, CXRMT_U8,
+                            CXRMT_NHWC, CXRMT_NHWC, CXRMT_F32};
+}
+
+void cxrmt_overlay_options_init(cxrmt_overlay_options* o) {
+  if (!o) return;
+  cxrmt::overlay_options d;
+  o->alpha = d.alpha;
+  o->filter = CXRMT_FILTER_POINT;
+  o->mode = CXRMT_OVERLAY_FILL;
+  o->thickness = d.thickness;
+  std::memcpy(o->palette, d.palette, 12);
+}
+
+cxrmt_status cxrmt_preprocess(const cxrmt_image* image, int32_t size, const cxrmt_preprocess_options* options,
+                              float* out, cxrmt_frame* frame) {
+  return guarded([&] {
+    const auto& o = need(options, "options");
+    store(cxrmt::preprocess(view_of(need(image, "image")), size, window_of(o), static_cast<cxrmt::layout>(o.layout),
+                            o.pad_value, out), frame);
+  });
+}
+
+cxrmt_status cxrmt_decode(const void* output, const cxrmt_frame* frame, const cxrmt_decode_options* options,
+                          const cxrmt_image* original, const float* model_input, uint8_t* masks, uint8_t* labels,
+                          void* bone) {
+  return guarded([&] {
+    decode_call c = decode_args(output, frame, options, original);
+    cxrmt::decode(c.out, c.f, c.opts, c.has_orig ? &c.orig : nullptr, model_input, c.input_order, {masks, labels, bone});
+  });
+}
+
+cxrmt_status cxrmt_colourise(const uint8_t* seg, int32_t is_masks, int32_t height, int32_t width,
+                             const uint8_t* palette, uint8_t* rgb) {
+  return guarded([&] {
+    if (!rgb) cxrmt::detail::bad_arg("rgb: NULL");
+    cxrmt::overlay_options d;
+    cxrmt::colourise({seg, is_masks != 0, height, width}, palette ? palette : d.palette, rgb);
+  });
+}
+
+cxrmt_status cxrmt_overlay(const cxrmt_image* original, const cxrmt_frame* frame, const uint8_t* seg, int32_t is_masks,
+                           int32_t seg_height, int32_t seg_width, const cxrmt_overlay_options* options, uint8_t* rgb) {
+  return guarded([&] {
+    if (!rgb) cxrmt::detail::bad_arg("rgb: NULL");
+    cxrmt::overlay(view_of(need(original, "original")), frame_of(need(frame, "frame")),
+                   {seg, is_masks != 0, seg_height, seg_width}, overlay_of(need(options, "options")), rgb);
+  });
+}
+
+cxrmt_status cxrmt_cleanup(uint8_t* masks, int32_t height, int32_t width, int32_t keep_largest, int32_t fill_holes) {
+  return guarded([&] { cxrmt::cleanup(masks, height, width, keep_largest != 0, fill_holes != 0); });
+}
+
+int cxrmt_cuda_available(void) { return cxrmt::cuda::available() ? 1 : 0; }
+
+cxrmt_status cxrmt_preprocess_cuda(const cxrmt_image* image, int32_t size, const cxrmt_preprocess_options* options,
+                                   float* out, cxrmt_frame* frame, void* stream) {
+  return guarded([&] {
+    const auto& o = need(options, "options");
+    store(cxrmt::cuda::preprocess(view_of(need(image, "image")), size, window_of(o),
+                                  static_cast<cxrmt::layout>(o.layout), o.pad_value, out, stream), frame);
+  });
+}
+
+cxrmt_status cxrmt_decode_cuda(const void* output, const cxrmt_frame* frame, const cxrmt_decode_options* options,
+                               const cxrmt_image* original, const float* model_input, uint8_t* masks, uint8_t* labels,
+                               void* bone, void* stream) {
+  return guarded([&] {
+    decode_call c = decode_args(output, frame, options, original);
+    cxrmt::cuda::decode(c.out, c.f, c.opts, c.has_orig ? &c.orig : nullptr, model_input, c.input_order,
+                        {masks, labels, bone}, stream);
+  });
+}
+
+cxrmt_status cxrmt_overlay_cuda(const cxrmt_image* original, const cxrmt_frame* frame, const uint8_t* seg,
+                                int32_t is_masks, int32_t seg_height, int32_t seg_width,
+                                const cxrmt_overlay_options* options, uint8_t* rgb, void* stream) {
+  return guarded([&] {
+    cxrmt::cuda::overlay(view_of(need(original, "original")), frame_of(need(frame, "frame")),
+                         {seg, is_masks != 0, seg_height, seg_width}, overlay_of(need(options, "options")), rgb, stream);
+  });
+}
+
+}  // extern "C"

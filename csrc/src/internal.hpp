@@ -1,0 +1,108 @@
+// Host-side helpers shared by the CPU kernels, the CUDA launchers and the bindings.
+#pragma once
+#include <cxrmt/core.hpp>
+#include <cxrmt/pixel.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cxrmt {
+namespace detail {
+
+[[noreturn]] inline void bad_arg(const std::string& msg) { throw std::invalid_argument(msg); }
+
+std::size_t dtype_size(dtype t);
+const char* dtype_name(dtype t);
+
+// Checks shared by CPU and CUDA paths; each throws std::invalid_argument naming the argument.
+void check_image(const image_view& image, const char* name);
+void check_size(int size);
+void check_window_options(const image_view& image, const window_options& opts);
+void check_output(const output_view& output, const decode_options& opts);
+void check_frame(const frame& f);
+void check_seg(const seg_view& seg, const frame& f, const char* name);
+void check_overlay_options(const overlay_options& opts);
+
+// Window that needs no pixel data: explicit, or the full range of the dtype / bits_stored.
+void static_window(const image_view& image, const window_options& opts, float* lo, float* hi);
+
+// Value scan: NaN/inf in float images and values above bits_stored are errors.
+void check_values(const image_view& image, const window_options& opts);
+
+// Separable resampling weights: destination i reads sources idx[start[i] .. start[i+1]) with
+// weights w. Source indices are in the source's own coordinates; -1 marks padding.
+struct taps {
+  std::vector<int> start, idx;
+  std::vector<float> w;
+  int max_taps() const;
+};
+
+// Area-overlap weights from a padded axis (n_pad = n + pad_before + pad_after) to n_dst.
+taps area_taps(int n_src, int pad_before, int n_pad, int n_dst);
+// Destination pixels 0..n_dst-1 of an unpadded axis that sits at offset pad_before inside a
+// padded axis of n_pad pixels, sampled from an n_src grid that covers the padded axis.
+taps bilinear_taps(int n_src, int n_pad, int pad_before, int n_dst);
+taps area_taps_to_original(int n_src, int n_pad, int pad_before, int n_dst);
+// Nearest source for each destination pixel (same geometry as bilinear_taps).
+std::vector<int> nearest_map(int n_src, int n_pad, int pad_before, int n_dst);
+
+// Geometry of a segmentation grid relative to the original image: a model-size grid covers
+// the padded square; an original-size grid maps 1:1.
+struct grid_map {
+  int n_pad_y, pad_y, n_pad_x, pad_x;
+};
+grid_map seg_grid(const seg_view& seg, const frame& f);
+
+// Runs fn(begin, end) over [0, n) on up to hardware_concurrency threads when n * cost is large.
+void parallel_for(int n, long long work_per_item, const std::function<void(int, int)>& fn);
+
+// Frame of an image: centred square padding and the resolved window.
+frame make_frame(const image_view& image, int size, const window_options& opts);
+
+// Normalised row in padded coordinates: pad_value outside the image.
+// (pad_left 0 and side = width gives the plain row.)
+struct row_normaliser {
+  const image_view& im;
+  float lo, inv, pad_value;
+  bool invert;
+  std::vector<float> lut;  // integer images: one entry per possible value
+
+  row_normaliser(const image_view& image, const frame& f, float pad)
+      : im(image), lo(f.window_lo), inv(1.0f / (f.window_hi - f.window_lo)), pad_value(pad), invert(f.invert) {
+    if (im.type == dtype::u8 || im.type == dtype::u16) {
+      lut.resize(im.type == dtype::u8 ? 256 : 65536);
+      for (std::size_t v = 0; v < lut.size(); ++v)
+        lut[v] = px::to_signed(px::unit(static_cast<float>(v), lo, inv, invert));
+    }
+  }
+
+  template <typename T>
+  void fill_int(const T* row, float* dst) const {
+    for (int x = 0; x < im.width; ++x) dst[x] = lut[row[x]];
+  }
+
+  void operator()(int y, float* padded_row, int pad_left, int side) const {
+    std::fill(padded_row, padded_row + pad_left, pad_value);
+    std::fill(padded_row + pad_left + im.width, padded_row + side, pad_value);
+    float* dst = padded_row + pad_left;
+    const char* base = static_cast<const char*>(im.data);
+    std::size_t es = dtype_size(im.type);
+    const void* row = base + static_cast<std::size_t>(y) * im.row_stride * es;
+    if (im.type == dtype::u8) fill_int(static_cast<const uint8_t*>(row), dst);
+    else if (im.type == dtype::u16) fill_int(static_cast<const uint16_t*>(row), dst);
+    else {
+      const float* r = static_cast<const float*>(row);
+      for (int x = 0; x < im.width; ++x) dst[x] = px::to_signed(px::unit(r[x], lo, inv, invert));
+    }
+  }
+};
+
+// Planar float copy of model output channels [c0, c0 + n): n x S x S.
+std::vector<float> planes(const output_view& output, int c0, int n);
+
+}  // namespace detail
+}  // namespace cxrmt
