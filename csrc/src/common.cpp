@@ -205,8 +205,7 @@ taps area_taps_to_original(int n_src, int n_pad, int pad_before, int n_dst) {
 
 std::vector<int> nearest_map(int n_src, int n_pad, int pad_before, int n_dst) {
   std::vector<int> m(n_dst);
-  const double scale = static_cast<double>(n_src) / n_pad;
-  for (int i = 0; i < n_dst; ++i) m[i] = px::nearest_source(i + pad_before, scale, n_src);
+  for (int i = 0; i < n_dst; ++i) m[i] = px::nearest_source(i + pad_before, n_src, n_pad);
   return m;
 }
 

@@ -92,9 +92,8 @@ struct output_source {
 __global__ void decode_seg_kernel(output_source o, frame f, uint8_t* masks, uint8_t* labels) {
   int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
   if (y >= f.height || x >= f.width) return;
-  double scale = static_cast<double>(f.size) / f.side();
-  std::size_t i = static_cast<std::size_t>(px::nearest_source(y + f.pad_top, scale, f.size)) * f.size +
-                  px::nearest_source(x + f.pad_left, scale, f.size);
+  std::size_t i = static_cast<std::size_t>(px::nearest_source(y + f.pad_top, f.size, f.side())) * f.size +
+                  px::nearest_source(x + f.pad_left, f.size, f.side());
   float hv = o.at(0, i), lv = o.at(1, i), rv = o.at(2, i);
   std::size_t p = static_cast<std::size_t>(y) * f.width + x, full = static_cast<std::size_t>(f.height) * f.width;
   if (masks) { masks[p] = hv > 0.0f; masks[full + p] = lv > 0.0f; masks[2 * full + p] = rv > 0.0f; }
@@ -153,8 +152,8 @@ struct overlay_params {
 };
 
 __device__ uint8_t full_flags(const seg_source& seg, const overlay_params& p, int y, int x) {
-  int sy = px::nearest_source(y + p.g.pad_y, static_cast<double>(seg.h) / p.g.n_pad_y, seg.h);
-  int sx = px::nearest_source(x + p.g.pad_x, static_cast<double>(seg.w) / p.g.n_pad_x, seg.w);
+  int sy = px::nearest_source(y + p.g.pad_y, seg.h, p.g.n_pad_y);
+  int sx = px::nearest_source(x + p.g.pad_x, seg.w, p.g.n_pad_x);
   return seg.flags(sy, sx);
 }
 

@@ -92,10 +92,11 @@ CXRMT_HD void flags_colour(uint8_t flags, const uint8_t* palette, uint8_t* rgb) 
 // (scale = source size / destination size), as OpenCV's INTER_LINEAR.
 CXRMT_HD float centre_source(int dst, float scale) { return (static_cast<float>(dst) + 0.5f) * scale - 0.5f; }
 
-// Nearest source index under pixel-centre alignment (OpenCV's INTER_NEAREST_EXACT).
-CXRMT_HD int nearest_source(int dst, double scale, int n_src) {
-  int s = static_cast<int>((static_cast<double>(dst) + 0.5) * scale);
-  return s < n_src ? s : n_src - 1;
+// Nearest source index under pixel-centre alignment, floor((dst + 0.5) * n_src / n_dst), in
+// exact integer arithmetic so that ties do not depend on floating-point rounding.
+CXRMT_HD int nearest_source(int dst, int n_src, int n_dst) {
+  long long s = ((2LL * dst + 1) * n_src) / (2LL * n_dst);
+  return s < n_src ? static_cast<int>(s) : n_src - 1;
 }
 
 // Alpha blend of a premultiplied colour (0..255*255 scale) of coverage `a` (0..255) over grey.

@@ -1,0 +1,47 @@
+from typing import Literal, Optional, Tuple
+
+import numpy as np
+
+class Frame:
+    height: int
+    width: int
+    size: int
+    pad_top: int
+    pad_bottom: int
+    pad_left: int
+    pad_right: int
+    window_lo: float
+    window_hi: float
+    invert: bool
+    side: int
+    def __init__(self, height: int, width: int, size: int, pad_top: int = 0, pad_bottom: int = 0,
+                 pad_left: int = 0, pad_right: int = 0, window_lo: float = 0.0, window_hi: float = 1.0,
+                 invert: bool = False) -> None: ...
+
+Layout = Literal["nhwc", "nchw"]
+Device = Literal["cpu", "cuda"]
+
+def build_info() -> dict: ...
+def cuda_available() -> bool: ...
+def resolve_window(image: np.ndarray, bits_stored: int = 0, invert: bool = False,
+                   window: Optional[Tuple[float, float]] = None,
+                   percentile: Optional[Tuple[float, float]] = None) -> Tuple[float, float]: ...
+def preprocess(image: np.ndarray, size: int = 512, *, bits_stored: int = 0, invert: bool = False,
+               window: Optional[Tuple[float, float]] = None,
+               percentile: Optional[Tuple[float, float]] = None, layout: Layout = "nhwc",
+               pad_value: float = -1.0, out: Optional[np.ndarray] = None,
+               device: Device = "cpu") -> Tuple[np.ndarray, Frame]: ...
+def decode(output: np.ndarray, frame: Frame, *, task: Literal["auto", "mt", "seg", "bse"] = "auto",
+           layout: Layout = "nhwc", image: Optional[np.ndarray] = None,
+           model_input: Optional[np.ndarray] = None, input_layout: Layout = "nhwc",
+           bone_mode: Literal["residual", "resize"] = "residual",
+           resample: Literal["bilinear", "area"] = "bilinear",
+           bone_dtype: Literal["uint8", "uint16"] = "uint8", masks: bool = True, labels: bool = True,
+           bone: bool = True, device: Device = "cpu") -> dict: ...
+def colourise(seg: np.ndarray, palette: Optional[np.ndarray] = None, *,
+              device: Device = "cpu") -> np.ndarray: ...
+def overlay(image: np.ndarray, frame: Frame, seg: np.ndarray, *, alpha: int = 128,
+            filter: Literal["point", "linear"] = "point", mode: Literal["fill", "outline"] = "fill",
+            thickness: int = 1, palette: Optional[np.ndarray] = None,
+            device: Device = "cpu") -> np.ndarray: ...
+def cleanup(masks: np.ndarray, *, keep_largest: bool = True, fill_holes: bool = True) -> np.ndarray: ...

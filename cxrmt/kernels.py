@@ -1,0 +1,47 @@
+"""Image kernels of the compiled core (preprocess, decode, colourise, overlay, cleanup).
+
+Thin re-export of :mod:`cxrmt._core` with a clear message when the extension is missing, the
+default palette, and the paths a C/C++ project needs to link the C API.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+try:
+    from cxrmt import _core
+except ImportError as exc:  # pragma: no cover - exercised only on broken installs
+    raise ImportError(
+        "cxrmt's compiled core (cxrmt._core) is missing: did you forget to build? "
+        "Install the package with `pip install .` (a plain source checkout has no compiled module)."
+    ) from exc
+
+Frame = _core.Frame
+build_info = _core.build_info
+cuda_available = _core.cuda_available
+resolve_window = _core.resolve_window
+preprocess = _core.preprocess
+decode = _core.decode
+colourise = _core.colourise
+overlay = _core.overlay
+cleanup = _core.cleanup
+
+# Rows in label order: background, right lung, left lung, heart (the paper's colours).
+PALETTE = np.array([[0, 0, 0], [0, 0, 255], [0, 255, 0], [255, 0, 0]], dtype=np.uint8)
+
+_HERE = Path(__file__).resolve().parent
+
+
+def include_dir() -> Path:
+    """Folder holding ``cxrmt/cxrmt.h`` (the C API)."""
+    return _HERE / "include"
+
+
+def library_path() -> Path:
+    """The shared library that implements the C API."""
+    return _HERE / "lib" / "libcxrmt.so"
+
+
+def cmake_dir() -> Path:
+    """Pass as ``-Dcxrmt_DIR=...`` to ``find_package(cxrmt)``; link ``cxrmt::cxrmt``."""
+    return _HERE / "lib" / "cmake" / "cxrmt"
