@@ -29,7 +29,8 @@ cleanup = _core.cleanup
 # Rows in label order: background, right lung, left lung, heart (the paper's colours).
 PALETTE = np.array([[0, 0, 0], [0, 0, 255], [0, 255, 0], [255, 0, 0]], dtype=np.uint8)
 
-_HERE = Path(__file__).resolve().parent
+# Installed files sit beside the compiled module (also in editable installs).
+_HERE = Path(_core.__file__).resolve().parent
 
 
 def include_dir() -> Path:

@@ -122,6 +122,7 @@ py::dict decode_py(const py::array& output, const frame& f, const std::string& t
   const int sh = static_cast<int>(order == layout::nhwc ? output.shape(off) : output.shape(off + 1));
   const int sw = static_cast<int>(order == layout::nhwc ? output.shape(off + 1) : output.shape(off + 2));
   if (sh != sw) bad("output: spatial shape must be square, got " + std::to_string(sh) + "x" + std::to_string(sw));
+  if (sh != f.size) bad("output: size " + std::to_string(sh) + " does not match the frame's " + std::to_string(f.size));
   decode_options o;
   if (task_name == "auto") {
     if (c != 6 && c != 3) bad("output: expected 6 (mt) or 3 channels, got " + std::to_string(c) + "; check layout");
@@ -130,6 +131,8 @@ py::dict decode_py(const py::array& output, const frame& f, const std::string& t
   else if (task_name == "seg") o.kind = task::seg;
   else if (task_name == "bse") o.kind = task::bse;
   else bad("task: must be 'auto', 'mt', 'seg' or 'bse', got '" + task_name + "'");
+  if (c != (o.kind == task::mt ? 6 : 3))
+    bad("output: task " + task_name + " needs " + (o.kind == task::mt ? "6" : "3") + " channels, got " + std::to_string(c));
   if (mode == "residual") o.mode = bone_mode::residual;
   else if (mode == "resize") o.mode = bone_mode::resize;
   else bad("bone_mode: must be 'residual' or 'resize', got '" + mode + "'");

@@ -2,7 +2,9 @@
 #include "internal.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <thread>
 
 namespace cxrmt {
 namespace detail {
@@ -92,56 +94,187 @@ frame make_frame(const image_view& image, int size, const window_options& opts) 
 
 }  // namespace detail
 
+namespace detail {
+namespace {
+
+// Problems found while reading pixels (per thread, merged at the end).
+struct value_scan {
+  unsigned max_int = 0;
+  float nan_probe = 0.0f;  // x - x summed: NaN exactly when some x is NaN or inf
+};
+
+// acc[x] += w * signed(normalise(row[x])) for one image row; vectorisable (no branches).
+template <typename T>
+void accumulate_row(const T* row, int n, float w, const frame& f, float* acc, value_scan& scan) {
+  const float lo = f.window_lo, inv = 1.0f / (f.window_hi - f.window_lo);
+  const float wa = w * (f.invert ? -2.0f : 2.0f), wb = w * (f.invert ? 1.0f : -1.0f);
+  T top = 0;
+  for (int x = 0; x < n; ++x) {
+    float t = (static_cast<float>(row[x]) - lo) * inv;
+    t = t < 0.0f ? 0.0f : t;
+    t = t > 1.0f ? 1.0f : t;
+    acc[x] += wa * t + wb;
+    top = row[x] > top ? row[x] : top;
+  }
+  scan.max_int = std::max(scan.max_int, static_cast<unsigned>(top));
+}
+
+template <>
+void accumulate_row<float>(const float* row, int n, float w, const frame& f, float* acc, value_scan& scan) {
+  const float lo = f.window_lo, inv = 1.0f / (f.window_hi - f.window_lo);
+  const float wa = w * (f.invert ? -2.0f : 2.0f), wb = w * (f.invert ? 1.0f : -1.0f);
+  float probe = 0.0f;
+  for (int x = 0; x < n; ++x) {
+    float t = (row[x] - lo) * inv;
+    probe += row[x] - row[x];
+    t = t < 0.0f ? 0.0f : t;
+    t = t > 1.0f ? 1.0f : t;
+    acc[x] += wa * t + wb;
+  }
+  scan.nan_probe += probe;
+}
+
+void accumulate(const image_view& im, int y, float w, const frame& f, float* acc, value_scan& scan) {
+  const char* row = static_cast<const char*>(im.data) + static_cast<std::size_t>(y) * im.row_stride * dtype_size(im.type);
+  if (im.type == dtype::u8) accumulate_row(reinterpret_cast<const uint8_t*>(row), im.width, w, f, acc, scan);
+  else if (im.type == dtype::u16) accumulate_row(reinterpret_cast<const uint16_t*>(row), im.width, w, f, acc, scan);
+  else accumulate_row(reinterpret_cast<const float*>(row), im.width, w, f, acc, scan);
+}
+
+// One padded-width row of vertical averages -> S horizontal averages.
+void horizontal(const float* acc, const taps& tx, int factor, int s, float* dst) {
+  if (factor) {  // integer ratio: plain block means
+    const float inv = 1.0f / factor;
+    for (int j = 0; j < s; ++j) {
+      float sum = 0.0f;
+      for (int q = 0; q < factor; ++q) sum += acc[j * factor + q];
+      dst[j] = sum * inv;
+    }
+    return;
+  }
+  for (int j = 0; j < s; ++j) {
+    float sum = 0.0f;
+    for (int k = tx.start[j]; k < tx.start[j + 1]; ++k) sum += tx.w[k] * acc[tx.idx[k]];
+    dst[j] = sum;
+  }
+}
+
+void write_channels(const float* v, int i, int s, layout order, float* out) {
+  if (order == layout::nhwc) {
+    float* o = out + static_cast<std::size_t>(i) * s * 3;
+    for (int j = 0; j < s; ++j) o[3 * j] = o[3 * j + 1] = o[3 * j + 2] = v[j];
+  } else {
+    const std::size_t plane = static_cast<std::size_t>(s) * s;
+    for (int c = 0; c < 3; ++c) std::copy(v, v + s, out + c * plane + static_cast<std::size_t>(i) * s);
+  }
+}
+
+void raise_on_bad_values(const image_view& im, const window_options& opts, const value_scan& scan) {
+  if (im.type == dtype::f32 && scan.nan_probe != 0.0f) bad_arg("image: contains NaN or infinite values");
+  if (opts.bits_stored && scan.max_int > (1u << opts.bits_stored) - 1u)
+    bad_arg("image: value " + std::to_string(scan.max_int) + " exceeds bits_stored=" + std::to_string(opts.bits_stored) +
+            " (max " + std::to_string((1u << opts.bits_stored) - 1u) + ")");
+}
+
+// Integer images whose window spans every storable value need no clamping, so the mean of raw
+// values normalises like the values themselves: sum integers (exact, fast), normalise once per
+// output pixel. Used for integer downscale ratios (2048 -> 512 and the like).
+bool integer_blocks_apply(const image_view& im, const window_options& opts, const frame& f, int factor) {
+  if (!factor || im.type == dtype::f32) return false;
+  const int bits = opts.bits_stored ? opts.bits_stored : (im.type == dtype::u8 ? 8 : 16);
+  return f.window_lo <= 0.0f && f.window_hi >= static_cast<float>((1u << bits) - 1u);
+}
+
+template <typename T>
+void sum_rows(const image_view& im, int y0, int y1, uint32_t* acc, value_scan& scan) {
+  const int n = im.width;  // a local, so the loop bound cannot alias acc
+  std::fill(acc, acc + n, 0u);
+  T top = 0;
+  for (int y = y0; y < y1; ++y) {
+    const T* row = static_cast<const T*>(im.data) + static_cast<std::size_t>(y) * im.row_stride;
+    for (int x = 0; x < n; ++x) {
+      acc[x] += row[x];
+      top = row[x] > top ? row[x] : top;
+    }
+  }
+  scan.max_int = std::max(scan.max_int, static_cast<unsigned>(top));
+}
+
+void integer_blocks(const image_view& im, const frame& f, int factor, float pad_value, layout order, float* out,
+                    value_scan& scan, int i0, int i1) {
+  const int s = f.size, ff = factor * factor;
+  const float inv = 1.0f / (f.window_hi - f.window_lo), a = f.invert ? -2.0f : 2.0f, b = f.invert ? 1.0f : -1.0f;
+  // Image columns of each output column (the same for every row); sums fit 32 bits for factor <= 256.
+  std::vector<int> x0(s), cols(s);
+  for (int j = 0; j < s; ++j) {
+    x0[j] = std::max(0, j * factor - f.pad_left);
+    cols[j] = std::max(0, std::min(im.width, (j + 1) * factor - f.pad_left) - x0[j]);
+  }
+  std::vector<uint32_t> acc(im.width);
+  std::vector<float> row(s);
+  for (int i = i0; i < i1; ++i) {
+    const int y0 = std::max(0, i * factor - f.pad_top), y1 = std::min(im.height, (i + 1) * factor - f.pad_top);
+    const int rows = std::max(0, y1 - y0);
+    if (rows) {
+      if (im.type == dtype::u8) sum_rows<uint8_t>(im, y0, y1, acc.data(), scan);
+      else sum_rows<uint16_t>(im, y0, y1, acc.data(), scan);
+    }
+    for (int j = 0; j < s; ++j) {
+      const uint32_t* p = acc.data() + x0[j];
+      const int nc = rows ? cols[j] : 0;
+      uint64_t sum = 0;
+      for (int x = 0; x < nc; ++x) sum += p[x];
+      const int n = rows * nc;
+      const float mean_t = n ? (static_cast<float>(sum) / n - f.window_lo) * inv : 0.0f;
+      row[j] = (n * (a * mean_t + b) + (ff - n) * pad_value) / ff;
+    }
+    write_channels(row.data(), i, s, order, out);
+  }
+}
+
+}  // namespace
+}  // namespace detail
+
+// Vertical first (contiguous rows), then horizontal; the value checks ride along the same pass.
 frame preprocess(const image_view& image, int size, const window_options& opts, layout order,
                  float pad_value, float* out) {
   detail::check_image(image, "image");
   detail::check_size(size);
   if (!out) detail::bad_arg("out: no destination buffer");
-  detail::check_values(image, opts);
   frame f = detail::make_frame(image, size, opts);
-  const int d = f.side(), s = size;
-  const detail::taps tx = detail::area_taps(d, 0, d, s);  // padded row -> S columns
+  const int d = f.side(), s = size, factor = d % s == 0 ? d / s : 0;
   const detail::taps ty = detail::area_taps(image.height, f.pad_top, d, s);
-  detail::row_normaliser norm(image, f, pad_value);
-
-  // Horizontal pass over the image rows: H x S.
-  std::vector<float> mid(static_cast<std::size_t>(image.height) * s);
-  detail::parallel_for(image.height, d, [&](int b, int e) {
-    std::vector<float> row(d);
-    for (int y = b; y < e; ++y) {
-      norm(y, row.data(), f.pad_left, d);
-      float* m = mid.data() + static_cast<std::size_t>(y) * s;
-      for (int j = 0; j < s; ++j) {
-        float acc = 0.0f;
-        for (int k = tx.start[j]; k < tx.start[j + 1]; ++k) acc += tx.w[k] * row[tx.idx[k]];
-        m[j] = acc;
-      }
-    }
-  });
-
-  // Vertical pass into the 3 replicated channels.
-  const std::size_t plane = static_cast<std::size_t>(s) * s;
-  detail::parallel_for(s, static_cast<long long>(s) * (ty.max_taps() + 3), [&](int b, int e) {
-    std::vector<float> acc(s);
+  const detail::taps tx = detail::area_taps(d, 0, d, s);
+  std::vector<detail::value_scan> scans(std::thread::hardware_concurrency() + 1);
+  std::atomic<int> next_scan{0};
+  const long long work = static_cast<long long>(d) * (ty.max_taps() + 1);
+  if (detail::integer_blocks_apply(image, opts, f, factor)) {
+    detail::parallel_for(s, work, [&](int b, int e) {
+      detail::integer_blocks(image, f, factor, pad_value, order, out, scans[next_scan++], b, e);
+    });
+  } else detail::parallel_for(s, work, [&](int b, int e) {
+    detail::value_scan& scan = scans[next_scan++];
+    std::vector<float> acc(d), row(s);
+    float* img_cols = acc.data() + f.pad_left;
     for (int i = b; i < e; ++i) {
       std::fill(acc.begin(), acc.end(), 0.0f);
+      float pad_weight = 0.0f;
       for (int k = ty.start[i]; k < ty.start[i + 1]; ++k) {
-        const float w = ty.w[k];
-        if (ty.idx[k] < 0) {
-          for (int j = 0; j < s; ++j) acc[j] += w * pad_value;
-          continue;
-        }
-        const float* m = mid.data() + static_cast<std::size_t>(ty.idx[k]) * s;
-        for (int j = 0; j < s; ++j) acc[j] += w * m[j];
+        if (ty.idx[k] < 0) pad_weight += ty.w[k];
+        else detail::accumulate(image, ty.idx[k], ty.w[k], f, img_cols, scan);
       }
-      if (order == layout::nhwc) {
-        float* o = out + static_cast<std::size_t>(i) * s * 3;
-        for (int j = 0; j < s; ++j) o[3 * j] = o[3 * j + 1] = o[3 * j + 2] = acc[j];
-      } else {
-        for (int c = 0; c < 3; ++c) std::copy(acc.begin(), acc.end(), out + c * plane + static_cast<std::size_t>(i) * s);
-      }
+      // Padding rows add pad_value * their weight; padding columns are padding all the way down.
+      if (pad_weight > 0.0f)
+        for (int x = 0; x < image.width; ++x) img_cols[x] += pad_weight * pad_value;
+      std::fill(acc.begin(), acc.begin() + f.pad_left, pad_value);
+      std::fill(img_cols + image.width, acc.data() + d, pad_value);
+      detail::horizontal(acc.data(), tx, factor, s, row.data());
+      detail::write_channels(row.data(), i, s, order, out);
     }
   });
+  detail::value_scan all;
+  for (const auto& sc : scans) { all.max_int = std::max(all.max_int, sc.max_int); all.nan_probe += sc.nan_probe; }
+  detail::raise_on_bad_values(image, opts, all);
   return f;
 }
 

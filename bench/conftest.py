@@ -1,0 +1,5 @@
+import sys
+from pathlib import Path
+
+# The independent numpy/OpenCV references live with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

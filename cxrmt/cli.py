@@ -1,0 +1,45 @@
+"""`cxrmt` command line. Each command lives in its own module that exposes
+`register(subparsers)`; heavy packages are imported only inside the command that needs them."""
+
+import argparse
+import importlib
+import sys
+
+from cxrmt import __version__
+
+# Modules that add commands, in --help order.
+COMMAND_MODULES = (
+    "cxrmt.commands.core",
+    "cxrmt.data.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cxrmt",
+        description="Chest X-ray organ segmentation and bone suppression in one forward pass.")
+    parser.add_argument("--version", action="version", version=f"cxrmt {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, ImportError) as exc:
+        print(f"cxrmt {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cxrmt: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

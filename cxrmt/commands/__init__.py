@@ -1,0 +1,1 @@
+"""Command modules of the cxrmt CLI (each exposes register(subparsers))."""

@@ -1,0 +1,55 @@
+"""Compile the C example against the installed header and library, run it, and check its numbers
+against the Python API and an independent numpy computation."""
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from cxrmt import kernels as k
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "csrc" / "examples" / "cxrmt_example.c"
+CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+
+
+@pytest.fixture(scope="module")
+def example_output(tmp_path_factory):
+    if CC is None:
+        pytest.skip("no C compiler on PATH")
+    exe = tmp_path_factory.mktemp("c_api") / "cxrmt_example"
+    lib = k.library_path()
+    assert (k.include_dir() / "cxrmt" / "cxrmt.h").is_file() and lib.exists()
+    subprocess.run([CC, "-std=c99", "-Wall", "-Werror", str(EXAMPLE), "-I", str(k.include_dir()), str(lib),
+                    f"-Wl,-rpath,{lib.parent}", "-o", str(exe)], check=True)
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return dict(line.split("=", 1) for line in run.stdout.strip().splitlines())
+
+
+def test_c_example_matches_python(example_output):
+    h, w, s = 300, 200, 64
+    yy, xx = np.mgrid[:h, :w]
+    img = ((yy * 13 + xx * 7) % 4096).astype(np.uint16)
+    x, f = k.preprocess(img, s, bits_stored=12)
+    assert example_output["frame"] == f"{h} {w} {s} {f.pad_top} {f.pad_bottom} {f.pad_left} {f.pad_right}"
+    assert float(example_output["input_sum"]) == pytest.approx(float(x.astype(np.float64).sum()), abs=1e-2)
+    # Identity bone output -> the original back, in 8 bits (numpy reference).
+    ref_bone = np.floor(img / 4095 * 255 + 0.5).astype(np.int64)
+    assert abs(int(example_output["bone_sum"]) - ref_bone.sum()) <= img.size // 100
+    out = np.concatenate([np.where(x[..., :1] > 0, 1.0, -1.0), -np.ones_like(x[..., :2]), x], -1).astype(np.float32)
+    labels = k.decode(out, f, bone=False)["labels"]
+    assert int(example_output["heart_pixels"]) == int((labels == 3).sum()) > 0
+    assert int(example_output["overlay_red_sum"]) == int(k.overlay(img, f, labels)[..., 0].astype(np.int64).sum())
+
+
+def test_c_example_reports_errors(example_output):
+    assert example_output["api_version"] == "1"
+    assert example_output["bad_size_status"] == "1"  # CXRMT_ERROR_INVALID_ARGUMENT
+    assert "size: must be positive" in example_output["bad_size_error"]
+    assert example_output["cuda_available"] == str(int(k.cuda_available()))
+
+
+def test_cmake_package_is_installed():
+    cfg = k.cmake_dir()
+    assert (cfg / "cxrmtConfig.cmake").is_file() and (cfg / "cxrmtTargets.cmake").is_file()

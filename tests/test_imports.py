@@ -1,0 +1,32 @@
+"""Import hygiene: the package, the kernels and the CLI pull in no heavy optional package."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("tensorflow", "tensorrt", "keras", "torch", "cuda", "pycuda", "onnxruntime", "tf2onnx")
+
+PROBE = """
+import json, sys
+{stmt}
+print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})))
+"""
+
+
+@pytest.mark.parametrize("stmt", [
+    "import cxrmt",
+    "import cxrmt.kernels",
+    "from cxrmt import cli; cli.build_parser()",
+    "from cxrmt import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass",
+])
+def test_no_heavy_imports(stmt):
+    out = subprocess.run([sys.executable, "-c", PROBE.format(stmt=stmt, heavy=set(HEAVY))],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == []
+
+
+def test_missing_extra_names_the_extra():
+    from cxrmt._optional import require
+    with pytest.raises(ImportError, match=r"pip install 'cxrmt\[train\]'"):
+        require("surely_not_a_module_cxrmt", "train")
