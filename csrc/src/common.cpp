@@ -238,6 +238,21 @@ void parallel_for(int n, long long work_per_item, const std::function<void(int, 
   if (error) std::rethrow_exception(error);
 }
 
+namespace {
+template <typename T>
+void signed_values(const T* row, int n, float lo, float inv, bool invert, float* dst) {
+  for (int x = 0; x < n; ++x) dst[x] = px::to_signed(px::unit(static_cast<float>(row[x]), lo, inv, invert));
+}
+}  // namespace
+
+void signed_row(const image_view& im, const frame& f, int y, float* dst) {
+  const char* row = static_cast<const char*>(im.data) + static_cast<std::size_t>(y) * im.row_stride * dtype_size(im.type);
+  const float lo = f.window_lo, inv = 1.0f / (f.window_hi - f.window_lo);
+  if (im.type == dtype::u8) signed_values(reinterpret_cast<const uint8_t*>(row), im.width, lo, inv, f.invert, dst);
+  else if (im.type == dtype::u16) signed_values(reinterpret_cast<const uint16_t*>(row), im.width, lo, inv, f.invert, dst);
+  else signed_values(reinterpret_cast<const float*>(row), im.width, lo, inv, f.invert, dst);
+}
+
 std::vector<float> planes(const output_view& output, int c0, int n) {
   const int s = output.size, c = output.channels;
   const std::size_t area = static_cast<std::size_t>(s) * s;

@@ -5,37 +5,52 @@ namespace cxrmt {
 namespace detail {
 namespace {
 
+// Decide at model resolution (S x S), then expand by nearest neighbour: the decision per pixel
+// is the same, and S^2 is 16x less work than 2048^2.
 void decode_seg(const std::vector<float>& seg, const frame& f, const decode_targets& t) {
   const int s = f.size, h = f.height, w = f.width;
   const std::size_t area = static_cast<std::size_t>(s) * s, full = static_cast<std::size_t>(h) * w;
+  std::vector<uint8_t> small(4 * area);  // heart, left, right masks, then labels
+  for (std::size_t i = 0; i < area; ++i) {
+    float hv = seg[i], lv = seg[area + i], rv = seg[2 * area + i];
+    small[i] = hv > 0.0f;
+    small[area + i] = lv > 0.0f;
+    small[2 * area + i] = rv > 0.0f;
+    small[3 * area + i] = px::label_of(hv, lv, rv);
+  }
   const std::vector<int> ny = nearest_map(s, f.side(), f.pad_top, h);
   const std::vector<int> nx = nearest_map(s, f.side(), f.pad_left, w);
-  parallel_for(h, w, [&](int b, int e) {
-    for (int y = b; y < e; ++y) {
-      const std::size_t row = static_cast<std::size_t>(ny[y]) * s;
-      for (int x = 0; x < w; ++x) {
-        std::size_t i = row + nx[x], o = static_cast<std::size_t>(y) * w + x;
-        float hv = seg[i], lv = seg[area + i], rv = seg[2 * area + i];
-        if (t.masks) {
-          t.masks[o] = hv > 0.0f;
-          t.masks[full + o] = lv > 0.0f;
-          t.masks[2 * full + o] = rv > 0.0f;
-        }
-        if (t.labels) t.labels[o] = px::label_of(hv, lv, rv);
-      }
-    }
-  });
+  const int* nxp = nx.data();  // locals: byte stores may alias anything the loop reads
+  auto expand = [&](const uint8_t* plane, uint8_t* dst) {
+    parallel_for(h, w, [&](int b, int e) {
+      expand_rows(ny, w, dst, b, e, [&](int y, uint8_t* row) {
+        const uint8_t* src = plane + static_cast<std::size_t>(ny[y]) * s;
+        for (int x = 0; x < w; ++x) row[x] = src[nxp[x]];
+      });
+    });
+  };
+  if (t.masks)
+    for (int c = 0; c < 3; ++c) expand(small.data() + c * area, t.masks + c * full);
+  if (t.labels) expand(small.data() + 3 * area, t.labels);
 }
 
-// S x S plane -> H x W (the original's part of the padded square), separable.
-std::vector<float> upsample(const std::vector<float>& src, const frame& f, resample filter) {
+taps upsample_taps(int n_src, int n_pad, int pad, int n_dst, resample filter) {
+  return filter == resample::bilinear ? bilinear_taps(n_src, n_pad, pad, n_dst)
+                                      : area_taps_to_original(n_src, n_pad, pad, n_dst);
+}
+
+// Horizontal pass at model rows (S x W), then per output row: vertical taps, the original's row
+// in the window (residual mode), quantisation. No full-size float intermediate.
+template <typename T>
+void write_bone(const std::vector<float>& plane, const frame& f, const decode_options& opts,
+                const image_view* original, T* out, float max_value) {
   const int s = f.size, h = f.height, w = f.width, d = f.side();
-  const taps tx = filter == resample::bilinear ? bilinear_taps(s, d, f.pad_left, w) : area_taps_to_original(s, d, f.pad_left, w);
-  const taps ty = filter == resample::bilinear ? bilinear_taps(s, d, f.pad_top, h) : area_taps_to_original(s, d, f.pad_top, h);
-  std::vector<float> mid(static_cast<std::size_t>(s) * w), out(static_cast<std::size_t>(h) * w);
+  const taps tx = upsample_taps(s, d, f.pad_left, w, opts.filter);
+  const taps ty = upsample_taps(s, d, f.pad_top, h, opts.filter);
+  std::vector<float> mid(static_cast<std::size_t>(s) * w);
   parallel_for(s, static_cast<long long>(w) * tx.max_taps(), [&](int b, int e) {
     for (int i = b; i < e; ++i) {
-      const float* r = src.data() + static_cast<std::size_t>(i) * s;
+      const float* r = plane.data() + static_cast<std::size_t>(i) * s;
       float* m = mid.data() + static_cast<std::size_t>(i) * w;
       for (int x = 0; x < w; ++x) {
         float acc = 0.0f;
@@ -44,32 +59,19 @@ std::vector<float> upsample(const std::vector<float>& src, const frame& f, resam
       }
     }
   });
-  parallel_for(h, static_cast<long long>(w) * ty.max_taps(), [&](int b, int e) {
+  parallel_for(h, static_cast<long long>(w) * (ty.max_taps() + 2), [&](int b, int e) {
+    std::vector<float> up(w), orig(w, 0.0f);
     for (int y = b; y < e; ++y) {
-      float* o = out.data() + static_cast<std::size_t>(y) * w;
-      std::fill(o, o + w, 0.0f);
+      std::fill(up.begin(), up.end(), 0.0f);
       for (int k = ty.start[y]; k < ty.start[y + 1]; ++k) {
         const float wk = ty.w[k];
         const float* m = mid.data() + static_cast<std::size_t>(ty.idx[k]) * w;
-        for (int x = 0; x < w; ++x) o[x] += wk * m[x];
+        for (int x = 0; x < w; ++x) up[x] += wk * m[x];
       }
-    }
-  });
-  return out;
-}
-
-template <typename T>
-void write_bone(const std::vector<float>& up, const frame& f, const image_view* original, T* out, float max_value) {
-  const int h = f.height, w = f.width;
-  std::unique_ptr<row_normaliser> norm;
-  if (original) norm.reset(new row_normaliser(*original, f, 0.0f));
-  parallel_for(h, w, [&](int b, int e) {
-    std::vector<float> row(w);
-    for (int y = b; y < e; ++y) {
-      if (norm) (*norm)(y, row.data(), 0, w);
-      const float* u = up.data() + static_cast<std::size_t>(y) * w;
+      if (original) signed_row(*original, f, y, orig.data());
       T* o = out + static_cast<std::size_t>(y) * w;
-      for (int x = 0; x < w; ++x) o[x] = static_cast<T>(px::quantise(norm ? row[x] - u[x] : u[x], max_value));
+      const float *op = orig.data(), *upp = up.data();
+      for (int x = 0; x < w; ++x) o[x] = static_cast<T>(px::quantise(op[x] - upp[x], max_value));
     }
   });
 }
@@ -78,18 +80,17 @@ void decode_bone(const std::vector<float>& bone3, const frame& f, const decode_o
                  const image_view* original, const float* model_input, layout input_order, void* out) {
   const int s = f.size;
   const std::size_t area = static_cast<std::size_t>(s) * s;
-  std::vector<float> plane(area);  // mean of the three bone channels, or the residual
+  const bool residual = opts.mode == bone_mode::residual;
+  // Residual mode upsamples (model input - bone) and subtracts it from the original; resize mode
+  // upsamples -bone and subtracts it from zero.
+  std::vector<float> plane(area);
   for (std::size_t i = 0; i < area; ++i) {
     float bone = (bone3[i] + bone3[area + i] + bone3[2 * area + i]) * (1.0f / 3.0f);
-    if (opts.mode == bone_mode::residual)
-      plane[i] = model_input[input_order == layout::nhwc ? 3 * i : i] - bone;
-    else
-      plane[i] = bone;
+    plane[i] = (residual ? model_input[input_order == layout::nhwc ? 3 * i : i] : 0.0f) - bone;
   }
-  const std::vector<float> up = upsample(plane, f, opts.filter);
-  const image_view* orig = opts.mode == bone_mode::residual ? original : nullptr;
-  if (opts.bone_type == dtype::u8) write_bone(up, f, orig, static_cast<uint8_t*>(out), 255.0f);
-  else write_bone(up, f, orig, static_cast<uint16_t*>(out), 65535.0f);
+  const image_view* orig = residual ? original : nullptr;
+  if (opts.bone_type == dtype::u8) write_bone(plane, f, opts, orig, static_cast<uint8_t*>(out), 255.0f);
+  else write_bone(plane, f, opts, orig, static_cast<uint16_t*>(out), 65535.0f);
 }
 
 }  // namespace

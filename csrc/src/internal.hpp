@@ -63,43 +63,19 @@ void parallel_for(int n, long long work_per_item, const std::function<void(int, 
 // Frame of an image: centred square padding and the resolved window.
 frame make_frame(const image_view& image, int size, const window_options& opts);
 
-// Normalised row in padded coordinates: pad_value outside the image.
-// (pad_left 0 and side = width gives the plain row.)
-struct row_normaliser {
-  const image_view& im;
-  float lo, inv, pad_value;
-  bool invert;
-  std::vector<float> lut;  // integer images: one entry per possible value
+// One image row in the frame's window, as model-range values in [-1, 1] (dst has width floats).
+void signed_row(const image_view& im, const frame& f, int y, float* dst);
 
-  row_normaliser(const image_view& image, const frame& f, float pad)
-      : im(image), lo(f.window_lo), inv(1.0f / (f.window_hi - f.window_lo)), pad_value(pad), invert(f.invert) {
-    if (im.type == dtype::u8 || im.type == dtype::u16) {
-      lut.resize(im.type == dtype::u8 ? 256 : 65536);
-      for (std::size_t v = 0; v < lut.size(); ++v)
-        lut[v] = px::to_signed(px::unit(static_cast<float>(v), lo, inv, invert));
-    }
+// Copies dst row y from dst row y - 1 when both map to the same source row, else fills it with
+// fill(y): upscaling repeats rows, so most rows are copies.
+template <typename T, typename F>
+void expand_rows(const std::vector<int>& src_row, int w, T* dst, int b, int e, F fill) {
+  for (int y = b; y < e; ++y) {
+    T* row = dst + static_cast<std::size_t>(y) * w;
+    if (y > b && src_row[y] == src_row[y - 1]) std::copy(row - w, row, row);
+    else fill(y, row);
   }
-
-  template <typename T>
-  void fill_int(const T* row, float* dst) const {
-    for (int x = 0; x < im.width; ++x) dst[x] = lut[row[x]];
-  }
-
-  void operator()(int y, float* padded_row, int pad_left, int side) const {
-    std::fill(padded_row, padded_row + pad_left, pad_value);
-    std::fill(padded_row + pad_left + im.width, padded_row + side, pad_value);
-    float* dst = padded_row + pad_left;
-    const char* base = static_cast<const char*>(im.data);
-    std::size_t es = dtype_size(im.type);
-    const void* row = base + static_cast<std::size_t>(y) * im.row_stride * es;
-    if (im.type == dtype::u8) fill_int(static_cast<const uint8_t*>(row), dst);
-    else if (im.type == dtype::u16) fill_int(static_cast<const uint16_t*>(row), dst);
-    else {
-      const float* r = static_cast<const float*>(row);
-      for (int x = 0; x < im.width; ++x) dst[x] = px::to_signed(px::unit(r[x], lo, inv, invert));
-    }
-  }
-};
+}
 
 // Planar float copy of model output channels [c0, c0 + n): n x S x S.
 std::vector<float> planes(const output_view& output, int c0, int n);

@@ -15,25 +15,34 @@ std::vector<uint8_t> seg_flags(const seg_view& seg, const char* name) {
                                       (seg.data[2 * n + i] ? px::kRightLung : 0));
     return flags;
   }
+  uint8_t table[256] = {};  // label -> organ flag; anything above 3 is reported below
+  for (int l = 1; l <= 3; ++l) table[l] = px::flag_of_label(static_cast<uint8_t>(l));
+  const uint8_t* in = seg.data;
+  uint8_t* out = flags.data();
   uint8_t top = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    top = seg.data[i] > top ? seg.data[i] : top;
-    flags[i] = px::flag_of_label(seg.data[i]);
+    top = in[i] > top ? in[i] : top;
+    out[i] = table[in[i]];
   }
   if (top > 3) bad_arg(std::string(name) + ": label " + std::to_string(top) + " is not in 0..3");
   return flags;
 }
 
 // Flags of the original-size image: nearest cell of the segmentation grid.
-std::vector<uint8_t> full_flags(const std::vector<uint8_t>& cells, const seg_view& seg, const frame& f) {
+std::vector<uint8_t> full_flags(std::vector<uint8_t> cells, const seg_view& seg, const frame& f) {
   const grid_map g = seg_grid(seg, f);
+  if (g.pad_y == 0 && g.pad_x == 0 && seg.height == f.height && seg.width == f.width) return cells;  // 1:1
   const std::vector<int> ny = nearest_map(seg.height, g.n_pad_y, g.pad_y, f.height);
   const std::vector<int> nx = nearest_map(seg.width, g.n_pad_x, g.pad_x, f.width);
   std::vector<uint8_t> out(static_cast<std::size_t>(f.height) * f.width);
-  parallel_for(f.height, f.width, [&](int b, int e) {
-    for (int y = b; y < e; ++y)
-      for (int x = 0; x < f.width; ++x)
-        out[static_cast<std::size_t>(y) * f.width + x] = cells[static_cast<std::size_t>(ny[y]) * seg.width + nx[x]];
+  const int w = f.width, sw = seg.width;  // locals: byte stores may alias anything the loop reads
+  const int* nxp = nx.data();
+  const uint8_t* cp = cells.data();
+  parallel_for(f.height, w, [&](int b, int e) {
+    expand_rows(ny, w, out.data(), b, e, [&](int y, uint8_t* row) {
+      const uint8_t* src = cp + static_cast<std::size_t>(ny[y]) * sw;
+      for (int x = 0; x < w; ++x) row[x] = src[nxp[x]];
+    });
   });
   return out;
 }
@@ -41,50 +50,63 @@ std::vector<uint8_t> full_flags(const std::vector<uint8_t>& cells, const seg_vie
 // Inner boundary of each organ: flags AND NOT (flags eroded by a (2r+1)^2 square, outside = 0).
 std::vector<uint8_t> boundary(const std::vector<uint8_t>& flags, int h, int w, int r) {
   std::vector<uint8_t> tmp(flags.size()), out(flags.size());
-  parallel_for(h, static_cast<long long>(w) * (2 * r + 1), [&](int b, int e) {
-    for (int y = b; y < e; ++y)
+  const uint8_t* in = flags.data();
+  uint8_t *tp = tmp.data(), *op = out.data();
+  parallel_for(h, static_cast<long long>(w) * (2 * r + 1), [=](int b, int e) {
+    for (int y = b; y < e; ++y) {
+      const uint8_t* row = in + static_cast<std::size_t>(y) * w;
+      uint8_t* dst = tp + static_cast<std::size_t>(y) * w;
       for (int x = 0; x < w; ++x) {
         uint8_t acc = 0x7;
-        for (int k = x - r; k <= x + r; ++k) acc &= (k >= 0 && k < w) ? flags[static_cast<std::size_t>(y) * w + k] : 0;
-        tmp[static_cast<std::size_t>(y) * w + x] = acc;
+        for (int k = x - r; k <= x + r; ++k) acc &= (k >= 0 && k < w) ? row[k] : 0;
+        dst[x] = acc;
       }
+    }
   });
-  parallel_for(h, static_cast<long long>(w) * (2 * r + 1), [&](int b, int e) {
-    for (int y = b; y < e; ++y)
-      for (int x = 0; x < w; ++x) {
-        uint8_t acc = 0x7;
-        for (int k = y - r; k <= y + r; ++k) acc &= (k >= 0 && k < h) ? tmp[static_cast<std::size_t>(k) * w + x] : 0;
-        std::size_t i = static_cast<std::size_t>(y) * w + x;
-        out[i] = flags[i] & static_cast<uint8_t>(~acc);
+  parallel_for(h, static_cast<long long>(w) * (2 * r + 1), [=](int b, int e) {
+    for (int y = b; y < e; ++y) {
+      uint8_t* dst = op + static_cast<std::size_t>(y) * w;
+      const uint8_t* row = in + static_cast<std::size_t>(y) * w;
+      for (int x = 0; x < w; ++x) dst[x] = 0x7;
+      for (int k = y - r; k <= y + r; ++k) {
+        if (k < 0 || k >= h) { for (int x = 0; x < w; ++x) dst[x] = 0; continue; }
+        const uint8_t* t = tp + static_cast<std::size_t>(k) * w;
+        for (int x = 0; x < w; ++x) dst[x] &= t[x];
       }
+      for (int x = 0; x < w; ++x) dst[x] = row[x] & static_cast<uint8_t>(~dst[x]);
+    }
   });
   return out;
 }
 
 // Grey display row of the original in the frame's window: 0..255 floats.
-void grey_row(const row_normaliser& norm, int y, int w, float* row) {
-  norm(y, row, 0, w);
-  for (int x = 0; x < w; ++x) row[x] = (row[x] + 1.0f) * 127.5f;
+void grey_row(const image_view& im, const frame& f, int y, float* row) {
+  signed_row(im, f, y, row);
+  for (int x = 0; x < f.width; ++x) row[x] = (row[x] + 1.0f) * 127.5f;
 }
 
-void overlay_flags(const row_normaliser& norm, const std::vector<uint8_t>& flags, const frame& f,
+// Every pixel has one of 8 organ sets: blend through a table of their coefficients.
+void overlay_flags(const image_view& im, const std::vector<uint8_t>& flags, const frame& f,
                    const overlay_options& o, uint8_t* rgb) {
+  float keep[8], add[8][3];
+  for (int fl = 0; fl < 8; ++fl) px::blend_coeffs(static_cast<uint8_t>(fl), o.palette, o.alpha, &keep[fl], add[fl]);
   parallel_for(f.height, f.width * 4, [&](int b, int e) {
-    std::vector<float> g(f.width);
+    const int w = f.width;  // a local: byte stores may alias anything the loop reads
+    std::vector<float> g(w);
+    const float* gp = g.data();
     for (int y = b; y < e; ++y) {
-      grey_row(norm, y, f.width, g.data());
-      for (int x = 0; x < f.width; ++x) {
-        std::size_t i = static_cast<std::size_t>(y) * f.width + x;
-        uint8_t c[3];
-        px::flags_colour(flags[i], o.palette, c);
-        float a = flags[i] ? static_cast<float>(o.alpha) : 0.0f;
-        for (int k = 0; k < 3; ++k) rgb[3 * i + k] = px::blend(g[x], a * c[k], a);
+      grey_row(im, f, y, g.data());
+      const uint8_t* fr = flags.data() + static_cast<std::size_t>(y) * w;
+      uint8_t* out = rgb + 3 * static_cast<std::size_t>(y) * w;
+      for (int x = 0; x < w; ++x) {
+        const int fl = fr[x];
+        for (int k = 0; k < 3; ++k) out[3 * x + k] = px::apply_blend(gp[x], keep[fl], add[fl][k]);
       }
     }
   });
 }
 
-void overlay_linear(const row_normaliser& norm, const std::vector<uint8_t>& cells, const seg_view& seg,
+void overlay_linear(const image_view& im, const std::vector<uint8_t>& cells, const seg_view& seg,
                     const frame& f, const overlay_options& o, uint8_t* rgb) {
   const grid_map gm = seg_grid(seg, f);
   const taps tx = bilinear_taps(seg.width, gm.n_pad_x, gm.pad_x, f.width);
@@ -101,7 +123,7 @@ void overlay_linear(const row_normaliser& norm, const std::vector<uint8_t>& cell
   parallel_for(f.height, f.width * 8, [&](int b, int e) {
     std::vector<float> g(f.width);
     for (int y = b; y < e; ++y) {
-      grey_row(norm, y, f.width, g.data());
+      grey_row(im, f, y, g.data());
       for (int x = 0; x < f.width; ++x) {
         float acc[4] = {0, 0, 0, 0};
         for (int ky = ty.start[y]; ky < ty.start[y + 1]; ++ky)
@@ -124,7 +146,17 @@ void colourise(const seg_view& seg, const uint8_t* palette, uint8_t* rgb) {
   if (!seg.data || seg.height <= 0 || seg.width <= 0) detail::bad_arg("seg: empty");
   if (!palette) detail::bad_arg("palette: missing");
   const std::vector<uint8_t> flags = detail::seg_flags(seg, seg.masks ? "masks" : "labels");
-  for (std::size_t i = 0; i < flags.size(); ++i) px::flags_colour(flags[i], palette, rgb + 3 * i);
+  uint8_t colour[8][3];
+  for (int fl = 0; fl < 8; ++fl) px::flags_colour(static_cast<uint8_t>(fl), palette, colour[fl]);
+  const uint8_t* fp = flags.data();
+  const std::size_t w = static_cast<std::size_t>(seg.width);
+  detail::parallel_for(seg.height, seg.width, [&, fp, w](int b, int e) {
+    const std::size_t end = e * w;
+    for (std::size_t i = b * w; i < end; ++i) {
+      const uint8_t* c = colour[fp[i]];
+      rgb[3 * i] = c[0]; rgb[3 * i + 1] = c[1]; rgb[3 * i + 2] = c[2];
+    }
+  });
 }
 
 void overlay(const image_view& original, const frame& f, const seg_view& seg, const overlay_options& o, uint8_t* rgb) {
@@ -136,15 +168,14 @@ void overlay(const image_view& original, const frame& f, const seg_view& seg, co
   const char* name = seg.masks ? "masks" : "labels";
   detail::check_seg(seg, f, name);
   detail::check_values(original, window_options{});
-  const std::vector<uint8_t> cells = detail::seg_flags(seg, name);
-  const detail::row_normaliser norm(original, f, 0.0f);
+  std::vector<uint8_t> cells = detail::seg_flags(seg, name);
   if (o.mode == overlay_mode::outline) {
-    const auto full = detail::full_flags(cells, seg, f);
-    detail::overlay_flags(norm, detail::boundary(full, f.height, f.width, o.thickness), f, o, rgb);
+    const auto full = detail::full_flags(std::move(cells), seg, f);
+    detail::overlay_flags(original, detail::boundary(full, f.height, f.width, o.thickness), f, o, rgb);
   } else if (o.filter == sampling::linear) {
-    detail::overlay_linear(norm, cells, seg, f, o, rgb);
+    detail::overlay_linear(original, cells, seg, f, o, rgb);
   } else {
-    detail::overlay_flags(norm, detail::full_flags(cells, seg, f), f, o, rgb);
+    detail::overlay_flags(original, detail::full_flags(std::move(cells), seg, f), f, o, rgb);
   }
 }
 

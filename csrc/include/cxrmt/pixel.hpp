@@ -22,10 +22,11 @@ CXRMT_HD float unit(float v, float lo, float inv_range, bool invert) {
 // [0, 1] -> model range [-1, 1].
 CXRMT_HD float to_signed(float t) { return 2.0f * t - 1.0f; }
 
-// [-1, 1] -> integer grey level in [0, max_value], rounded half up.
-CXRMT_HD uint32_t quantise(float s, float max_value) {
+// [-1, 1] -> integer grey level in [0, max_value], rounded half up (a signed conversion, which
+// vectorises; the value is never negative).
+CXRMT_HD int quantise(float s, float max_value) {
   float t = (clamp(s, -1.0f, 1.0f) + 1.0f) * 0.5f;
-  return static_cast<uint32_t>(t * max_value + 0.5f);
+  return static_cast<int>(t * max_value + 0.5f);
 }
 
 // IEEE 754 binary16 -> binary32 (exact; handles subnormals, inf and NaN).
@@ -97,6 +98,19 @@ CXRMT_HD float centre_source(int dst, float scale) { return (static_cast<float>(
 CXRMT_HD int nearest_source(int dst, int n_src, int n_dst) {
   long long s = ((2LL * dst + 1) * n_src) / (2LL * n_dst);
   return s < n_src ? static_cast<int>(s) : n_src - 1;
+}
+
+// Blend of the organs `flags` over grey g: out = g * keep + add[c] (add includes the rounding 0.5).
+CXRMT_HD void blend_coeffs(uint8_t flags, const uint8_t* palette, int alpha, float* keep, float* add) {
+  uint8_t c[3];
+  flags_colour(flags, palette, c);
+  float a = flags ? static_cast<float>(alpha) : 0.0f;
+  *keep = (255.0f - a) * (1.0f / 255.0f);
+  for (int k = 0; k < 3; ++k) add[k] = a * c[k] * (1.0f / 255.0f) + 0.5f;
+}
+
+CXRMT_HD uint8_t apply_blend(float grey, float keep, float add) {
+  return static_cast<uint8_t>(clamp(grey * keep + add, 0.0f, 255.0f));
 }
 
 // Alpha blend of a premultiplied colour (0..255*255 scale) of coverage `a` (0..255) over grey.
