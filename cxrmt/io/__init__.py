@@ -1,0 +1,34 @@
+"""Image readers and atomic writers: PNG/TIFF/JPEG/GIF, DICOM, JSRT `.IMG`, SCR, paired layout.
+
+Every reader returns display polarity (bone bright) and raises ImageFormatError naming the file.
+"""
+
+import os
+
+from .errors import ImageFormatError
+from .jsrt import read_jsrt_img, read_raw_polarity_png, read_scr_mask
+from .paired import PairedCase, PairedDataset, write_case, write_cases_csv
+from .radiograph import Radiograph
+from .raster import read_mask, read_raster
+from .writers import atomic_path, write_png
+
+__all__ = ["ImageFormatError", "PairedCase", "PairedDataset", "Radiograph", "atomic_path",
+           "read_image", "read_jsrt_img", "read_mask", "read_raster", "read_raw_polarity_png",
+           "read_scr_mask", "write_case", "write_cases_csv", "write_png"]
+
+
+def read_image(path, invert: bool = False) -> Radiograph:
+    """Read any supported radiograph, choosing the reader by content and suffix.
+
+    `invert=True` reverses the polarity once more, for inputs that break the conventions.
+    """
+    from .dicom import is_dicom, read_dicom
+
+    if not os.path.isfile(path):
+        raise ImageFormatError(path, "no such file")
+    if is_dicom(path):
+        return read_dicom(path, invert=invert)
+    if os.fspath(path).lower().endswith(".img"):
+        rg = read_jsrt_img(path)
+        return rg.inverted() if invert else rg
+    return read_raster(path, invert=invert)

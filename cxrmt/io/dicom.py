@@ -1,0 +1,131 @@
+"""DICOM radiographs through pydicom (imported only when a DICOM file is read)."""
+
+import os
+
+import numpy as np
+
+from .._optional import require
+from .errors import ImageFormatError
+from .radiograph import Radiograph
+
+
+def is_dicom(path) -> bool:
+    """By suffix, or by the 'DICM' magic at byte 128 (files often have no suffix)."""
+    if os.fspath(path).lower().endswith((".dcm", ".dicom")):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(128)
+            return fh.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def _stored_pixels(path, ds) -> np.ndarray:
+    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if "PixelData" not in ds:
+        raise ImageFormatError(path, "DICOM file has no pixel data")
+    if int(getattr(ds, "NumberOfFrames", 1) or 1) > 1:
+        raise ImageFormatError(path, f"multi-frame DICOM ({ds.NumberOfFrames} frames) "
+                               "is not supported")
+    if int(getattr(ds, "SamplesPerPixel", 1)) != 1:
+        raise ImageFormatError(path, f"colour DICOM ({ds.get('PhotometricInterpretation')}) "
+                               "is not supported")
+    try:
+        arr = ds.pixel_array
+    except Exception as exc:  # pydicom raises several types for missing codecs / bad data
+        name = getattr(ts, "name", str(ts))
+        raise ImageFormatError(path, f"cannot decode pixel data (transfer syntax {name} {ts}): "
+                               f"{exc}") from exc
+    return _mask_bits(arr, ds)
+
+
+def _mask_bits(arr, ds):
+    # Bits above BitsStored may hold overlays or garbage in unsigned data.
+    bits = int(getattr(ds, "BitsStored", arr.dtype.itemsize * 8))
+    if arr.dtype.kind == "u" and bits < arr.dtype.itemsize * 8:
+        arr = arr & np.array((1 << bits) - 1, arr.dtype)
+    return arr
+
+
+def _window(x, center, width, function="LINEAR"):
+    """DICOM PS3.3 C.11.2.1.2 window to [0, 1]."""
+    if function == "SIGMOID":
+        return 1.0 / (1.0 + np.exp(-4.0 * (x - center) / width))
+    if function == "LINEAR_EXACT":
+        return np.clip((x - center) / width + 0.5, 0.0, 1.0)
+    return np.clip((x - (center - 0.5)) / (width - 1.0) + 0.5, 0.0, 1.0)
+
+
+def _first(value):
+    # Window centre/width may be multi-valued; the first pair is the default view.
+    try:
+        return float(value)
+    except TypeError:
+        return float(value[0])
+
+
+def _lut_funcs():
+    """(apply_modality_lut, apply_voi_lut) from pydicom 3 or 2.x."""
+    try:
+        from pydicom.pixels import apply_modality_lut, apply_voi_lut
+    except ImportError:
+        from pydicom.pixel_data_handlers.util import apply_modality_lut, apply_voi_lut
+    return apply_modality_lut, apply_voi_lut
+
+
+def _modality_range(ds):
+    """Full output range of the modality transform over the stored bit range, so the scaling
+    does not depend on image content."""
+    if "ModalityLUTSequence" in ds:
+        return 0.0, float((1 << int(ds.ModalityLUTSequence[0].LUTDescriptor[2])) - 1)
+    bits = int(getattr(ds, "BitsStored", 16))
+    signed = int(getattr(ds, "PixelRepresentation", 0)) == 1
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    slope = float(getattr(ds, "RescaleSlope", 1) or 1)
+    icpt = float(getattr(ds, "RescaleIntercept", 0) or 0)
+    ends = sorted((lo * slope + icpt, hi * slope + icpt))
+    return ends[0], ends[1]
+
+
+def _voi(ds, values):
+    """Apply VOI LUT sequence or window centre/width; else scale the modality range to [0, 1]."""
+    if "VOILUTSequence" in ds:
+        # LUT lookup wants integer inputs; rescaled values are integral unless slope is odd.
+        whole = values.astype(np.int64) if np.array_equal(values, np.round(values)) else values
+        out = _lut_funcs()[1](whole, ds, prefer_lut=True).astype(np.float64)
+        bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
+        return out / float((1 << bits) - 1), "voi_lut"
+    if "WindowCenter" in ds and "WindowWidth" in ds:
+        func = str(getattr(ds, "VOILUTFunction", "LINEAR") or "LINEAR").upper()
+        return _window(values, _first(ds.WindowCenter), _first(ds.WindowWidth), func), "window"
+    lo, hi = _modality_range(ds)
+    return (values - lo) / max(hi - lo, 1e-12), "full_range"
+
+
+def _spacing(ds):
+    for tag in ("PixelSpacing", "ImagerPixelSpacing"):
+        if tag in ds and ds.get(tag):
+            return (float(ds.get(tag)[0]), float(ds.get(tag)[1])), tag
+    return None, None
+
+
+def read_dicom(path, invert: bool = False) -> Radiograph:
+    """Read a single-frame grayscale DICOM as float32 [0, 1] in display polarity."""
+    pydicom = require("pydicom", "dicom")
+    try:
+        ds = pydicom.dcmread(path)
+    except Exception as exc:
+        raise ImageFormatError(path, f"not a readable DICOM file: {exc}") from exc
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
+    if photometric not in ("MONOCHROME1", "MONOCHROME2"):
+        raise ImageFormatError(path, f"unsupported PhotometricInterpretation {photometric}")
+    stored = _stored_pixels(path, ds)
+    values = np.asarray(_lut_funcs()[0](stored, ds), dtype=np.float64)
+    unit, voi = _voi(ds, values)
+    if (photometric == "MONOCHROME1") != bool(invert):
+        unit = 1.0 - unit
+    spacing, spacing_tag = _spacing(ds)
+    meta = {"photometric": photometric, "bits_stored": int(getattr(ds, "BitsStored", 0)),
+            "voi": voi, "spacing_tag": spacing_tag}
+    return Radiograph(unit.astype(np.float32), 1.0, spacing, os.fspath(path), meta)

@@ -1,0 +1,54 @@
+"""Atomic writers: a temporary file in the target directory, then os.replace.
+
+A crash or a bad array never leaves a half-written file under the final name.
+"""
+
+import contextlib
+import os
+import tempfile
+
+import cv2
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=""):
+    """Yield a temporary path next to `path`; move it over `path` only if the block succeeds."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix or os.path.splitext(path)[1],
+                               dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_png(path, pixels: np.ndarray) -> None:
+    """Write a (H, W) uint8 or uint16 array as an 8- or 16-bit grayscale PNG, atomically."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 2 or pixels.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"{os.fspath(path)}: need a 2-D uint8/uint16 array, "
+                         f"got {pixels.dtype} {pixels.shape}")
+    ok, buf = cv2.imencode(".png", pixels)
+    if not ok:
+        raise OSError(f"{os.fspath(path)}: PNG encoding failed")
+    write_bytes(path, buf.tobytes())
+
+
+def write_bytes(path, data: bytes) -> None:
+    """Write bytes atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_text(path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    write_bytes(path, text.encode("utf-8"))
