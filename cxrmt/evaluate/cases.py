@@ -1,0 +1,136 @@
+"""Score cases: one flat row of metrics per case, from predictions in memory or on disk.
+
+`score_case` is the unit every evaluation path shares (`cxrmt eval --predictions`, and later
+`cxrmt eval --model` and `cxrmt cv`, which produce predictions in memory and call it directly).
+Column names: `<metric>_<organ>` and `<metric>_mean` (organ average) for segmentation; `rmse`,
+`mssim`, `psnr`, `bsr` on the full image, the same + `_lungs` inside the ground-truth lung fields
+(right | left lung); the same with prefix `identity_` for the identity baseline (prediction =
+input radiograph), which is always reported beside the method.
+"""
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from cxrmt.io.errors import ImageFormatError
+from cxrmt.io.paired import MASK_ORGANS, PairedCase, PairedDataset
+from cxrmt.io.raster import read_mask, read_raster
+
+from .bone import bone_metrics
+from .segmentation import organ_metrics
+
+SEG_METRICS = ("dice", "jaccard", "fnr", "fpr", "hd95", "hd95_mm")
+BONE_METRICS = ("rmse", "mssim", "psnr", "bsr")
+LUNGS = "_lungs"
+IDENTITY = "identity_"
+
+
+def metric_columns() -> list:
+    """Every metric column in report order (a row holds the subset its inputs allow)."""
+    seg = [f"{m}_{o}" for m in SEG_METRICS for o in (*MASK_ORGANS, "mean")]
+    bone = [*BONE_METRICS, *(m + LUNGS for m in BONE_METRICS)]
+    return seg + bone + [IDENTITY + c for c in bone]
+
+
+@dataclass
+class Prediction:
+    """A method's output for one case at the original size; either part may be missing
+    (single-task methods). bone: (H, W) uint8/uint16 or float on the 0-255 scale;
+    masks: {organ: (H, W) bool} for all of MASK_ORGANS."""
+
+    bone: np.ndarray | None = None
+    masks: dict | None = None
+
+
+def lung_fields(truth: PairedCase) -> np.ndarray:
+    """The region of the `_lungs` metrics: ground-truth right | left lung."""
+    return truth.masks["right_lung"] | truth.masks["left_lung"]
+
+
+def score_case(truth: PairedCase, pred: Prediction, spacing=None) -> dict:
+    """One row: id, nodule, then the metrics `pred` allows, then the identity baseline.
+
+    spacing: (row, col) mm per pixel, adds `hd95_mm_*` columns.
+    """
+    row = {"id": truth.case_id, "nodule": truth.nodule or ""}
+    lungs = lung_fields(truth)
+    if pred.masks is not None:
+        row.update(segmentation_columns(pred.masks, truth.masks, spacing))
+    if pred.bone is not None:
+        _check_shape(pred.bone, truth.image.shape, "bone-suppressed prediction")
+        row.update(bone_metrics(pred.bone, truth.bone_suppressed, truth.image, lungs, LUNGS))
+    ident = bone_metrics(truth.image, truth.bone_suppressed, truth.image, lungs, LUNGS)
+    row.update({IDENTITY + k: v for k, v in ident.items()})
+    return row
+
+
+def segmentation_columns(pred_masks: dict, true_masks: dict, spacing=None) -> dict:
+    """`<metric>_<organ>` for each organ and `<metric>_mean`, the plain organ average (NaN if
+    any organ's value is NaN, so that an undefined organ is not hidden by the others)."""
+    cols, per_metric = {}, {}
+    for organ in MASK_ORGANS:
+        _check_shape(pred_masks[organ], true_masks[organ].shape, f"{organ} mask")
+        for metric, value in organ_metrics(pred_masks[organ], true_masks[organ], spacing).items():
+            cols[f"{metric}_{organ}"] = value
+            per_metric.setdefault(metric, []).append(value)
+    cols.update({f"{m}_mean": float(np.mean(v)) for m, v in per_metric.items()})
+    return cols
+
+
+def _check_shape(arr, shape, what):
+    if np.shape(arr) != tuple(shape):
+        raise ValueError(f"{what} is {np.shape(arr)}, ground truth is {tuple(shape)} "
+                         "(predictions must be at the original size)")
+
+
+def prediction_paths(pred_dir, stem: str) -> dict:
+    """The `cxrmt infer` output files of one input: bone_suppressed and one mask per organ."""
+    paths = {"bone": os.path.join(pred_dir, f"{stem}_bone_suppressed.png")}
+    paths.update({o: os.path.join(pred_dir, f"{stem}_mask_{o}.png") for o in MASK_ORGANS})
+    return paths
+
+
+def read_prediction(pred_dir, stem: str, shape) -> Prediction | None:
+    """Read one case's outputs; None when the folder has none of its files.
+
+    The bone-suppressed image may be 8- or 16-bit (scaled to 0-255, not rounded); masks are
+    bright = organ. Some but not all of the three masks is an error naming the missing file.
+    """
+    paths = prediction_paths(pred_dir, stem)
+    bone = None
+    if os.path.exists(paths["bone"]):
+        rg = read_raster(paths["bone"])
+        bone = rg.pixels.astype(np.float64) * (255.0 / rg.white)
+    present = [o for o in MASK_ORGANS if os.path.exists(paths[o])]
+    if present and len(present) < len(MASK_ORGANS):
+        missing = next(paths[o] for o in MASK_ORGANS if o not in present)
+        raise ImageFormatError(missing, f"missing mask of case {stem} (other masks exist)")
+    masks = {o: read_mask(paths[o], shape) for o in present} or None
+    return None if bone is None and masks is None else Prediction(bone, masks)
+
+
+def evaluate_predictions(pred_dir, data_dir, spacing=None, progress=None) -> tuple:
+    """Score every case of the paired folder `data_dir` that has outputs in `pred_dir`.
+
+    Returns (rows, skipped ids). Raises FileNotFoundError when no case has any output.
+    progress: optional callable(done, total, case_id).
+    """
+    if not os.path.isdir(pred_dir):
+        raise FileNotFoundError(f"{pred_dir}: no such predictions folder")
+    data = PairedDataset(data_dir)
+    rows, skipped = [], []
+    for i, cid in enumerate(data.ids):
+        if not any(map(os.path.exists, prediction_paths(pred_dir, cid).values())):
+            skipped.append(cid)  # not predicted (e.g. another fold): skip without reading it
+        else:
+            truth = data.load(cid)
+            rows.append(score_case(truth, read_prediction(pred_dir, cid, truth.image.shape),
+                                   spacing))
+        if progress:
+            progress(i + 1, len(data.ids), cid)
+    if not rows:
+        raise FileNotFoundError(f"{pred_dir}: no prediction files (<ID>_bone_suppressed.png or "
+                                f"<ID>_mask_<organ>.png) for any of the {len(data.ids)} cases "
+                                f"of {data_dir}")
+    return rows, skipped
