@@ -11,6 +11,7 @@ from cxrmt import __version__
 COMMAND_MODULES = (
     "cxrmt.commands.core",
     "cxrmt.data.commands",
+    "cxrmt.evaluate.commands",
 )
 
 

@@ -30,12 +30,15 @@ def atomic_path(path, suffix=""):
 
 
 def write_png(path, pixels: np.ndarray) -> None:
-    """Write a (H, W) uint8 or uint16 array as an 8- or 16-bit grayscale PNG, atomically."""
+    """Write a (H, W) uint8/uint16 array as an 8- or 16-bit grey PNG, or an (H, W, 3) uint8 RGB
+    array as a colour PNG, atomically."""
     pixels = np.asarray(pixels)
-    if pixels.ndim != 2 or pixels.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"{os.fspath(path)}: need a 2-D uint8/uint16 array, "
+    grey = pixels.ndim == 2 and pixels.dtype in (np.uint8, np.uint16)
+    rgb = pixels.ndim == 3 and pixels.shape[2] == 3 and pixels.dtype == np.uint8
+    if not (grey or rgb):
+        raise ValueError(f"{os.fspath(path)}: need a 2-D uint8/uint16 array or (H, W, 3) uint8 RGB, "
                          f"got {pixels.dtype} {pixels.shape}")
-    ok, buf = cv2.imencode(".png", pixels)
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR) if rgb else pixels)
     if not ok:
         raise OSError(f"{os.fspath(path)}: PNG encoding failed")
     write_bytes(path, buf.tobytes())
