@@ -181,10 +181,11 @@ __global__ void overlay_kernel(pixel_source src, seg_source seg, overlay_params 
         }
       fl &= static_cast<uint8_t>(~er);
     }
-    uint8_t c[3];
-    px::flags_colour(fl, p.pal.v, c);
-    acc[3] = fl ? static_cast<float>(p.alpha) : 0.0f;
-    for (int k = 0; k < 3; ++k) acc[k] = acc[3] * c[k];
+    float keep, add[3];
+    px::blend_coeffs(fl, p.pal.v, p.alpha, &keep, add);
+    std::size_t i = 3 * (static_cast<std::size_t>(y) * p.f.width + x);
+    for (int k = 0; k < 3; ++k) rgb[i + k] = px::apply_blend(grey, keep, add[k]);
+    return;
   } else {
     int y0, x0;
     float fy, fx;
