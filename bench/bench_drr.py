@@ -38,7 +38,8 @@ def test_drr_triplet_512(benchmark, stack):
     result = benchmark.pedantic(lambda: synthesize(stack, 512, case_rng(1, next(seeds))),
                                 rounds=10, iterations=1)
     _check(result, 512)
-    assert benchmark.stats.stats.median <= TRIPLET_S
+    if not benchmark.disabled:  # timing targets only when timing (--benchmark-enable)
+        assert benchmark.stats.stats.median <= TRIPLET_S
 
 
 def test_ct_preparation(benchmark):
@@ -48,4 +49,5 @@ def test_ct_preparation(benchmark):
     load_s = time.perf_counter() - t0
     slabs = benchmark.pedantic(prepare, args=(ct,), rounds=1, iterations=1)
     assert slabs.slabs.shape[-1] == len(CHANNELS) and np.isfinite(slabs.slabs).all()
-    assert load_s + benchmark.stats.stats.median <= PREP_S
+    if not benchmark.disabled:
+        assert load_s + benchmark.stats.stats.median <= PREP_S

@@ -35,6 +35,6 @@ def test_demo_writes_every_file_and_keeps_the_organs(tmp_path, capsys):
     assert (np.ptp(over[background], axis=1) == 0).all()
 
 
-def test_cli_without_command_prints_help():
-    run = subprocess.run([sys.executable, "-m", "cxrmt.cli"], capture_output=True, text=True)
+def test_cli_without_command_prints_help(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "cxrmt.cli"], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 2 and "demo" in run.stdout

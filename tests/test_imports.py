@@ -20,9 +20,10 @@ print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))
     "from cxrmt import cli; cli.build_parser()",
     "from cxrmt import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass",
 ])
-def test_no_heavy_imports(stmt):
+def test_no_heavy_imports(stmt, tmp_path):
+    # cwd elsewhere: from the checkout, `python -c` would import the unbuilt source tree.
     out = subprocess.run([sys.executable, "-c", PROBE.format(stmt=stmt, heavy=set(HEAVY))],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     assert json.loads(out.strip().splitlines()[-1]) == []
 
 
