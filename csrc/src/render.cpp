@@ -6,24 +6,32 @@ namespace detail {
 namespace {
 
 // Organ flags of every cell of a label map or mask stack; rejects labels above 3.
+// Written with comparisons rather than lookups so that the loops vectorise.
 std::vector<uint8_t> seg_flags(const seg_view& seg, const char* name) {
-  const std::size_t n = static_cast<std::size_t>(seg.height) * seg.width;
+  const std::size_t n = static_cast<std::size_t>(seg.height) * seg.width, w = seg.width;
   std::vector<uint8_t> flags(n);
-  if (seg.masks) {
-    for (std::size_t i = 0; i < n; ++i)
-      flags[i] = static_cast<uint8_t>((seg.data[i] ? px::kHeart : 0) | (seg.data[n + i] ? px::kLeftLung : 0) |
-                                      (seg.data[2 * n + i] ? px::kRightLung : 0));
-    return flags;
-  }
-  uint8_t table[256] = {};  // label -> organ flag; anything above 3 is reported below
-  for (int l = 1; l <= 3; ++l) table[l] = px::flag_of_label(static_cast<uint8_t>(l));
   const uint8_t* in = seg.data;
   uint8_t* out = flags.data();
-  uint8_t top = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    top = in[i] > top ? in[i] : top;
-    out[i] = table[in[i]];
-  }
+  std::vector<uint8_t> tops(seg.height, 0);
+  parallel_for(seg.height, seg.width, [=, &tops](int b, int e) {
+    for (int y = b; y < e; ++y) {
+      const std::size_t i0 = y * w, i1 = i0 + w;
+      if (seg.masks) {
+        for (std::size_t i = i0; i < i1; ++i)
+          out[i] = static_cast<uint8_t>((in[i] != 0) * px::kHeart | (in[n + i] != 0) * px::kLeftLung |
+                                        (in[2 * n + i] != 0) * px::kRightLung);
+        continue;
+      }
+      uint8_t top = 0;
+      for (std::size_t i = i0; i < i1; ++i) {
+        const uint8_t l = in[i];
+        top = l > top ? l : top;
+        out[i] = static_cast<uint8_t>((l == 3) * px::kHeart | (l == 2) * px::kLeftLung | (l == 1) * px::kRightLung);
+      }
+      tops[y] = top;
+    }
+  });
+  const uint8_t top = *std::max_element(tops.begin(), tops.end());
   if (top > 3) bad_arg(std::string(name) + ": label " + std::to_string(top) + " is not in 0..3");
   return flags;
 }
