@@ -1,60 +1,93 @@
 // Island removal and hole filling per organ (the paper's stated future work).
+// Connected components over runs of equal pixels (scanline union-find): linear time and far
+// fewer operations than a per-pixel flood fill at 2048^2.
 #include "internal.hpp"
 
+#include <numeric>
 #include <vector>
 
 namespace cxrmt {
 namespace detail {
 namespace {
 
-// Labels the `value` pixels of `m` into components (8- or 4-connected); returns sizes, 1-based.
-std::vector<long long> components(const uint8_t* m, int h, int w, uint8_t value, bool eight, std::vector<int>& label) {
-  label.assign(static_cast<std::size_t>(h) * w, 0);
-  std::vector<long long> sizes(1, 0);
-  std::vector<int> stack;
-  for (int start = 0; start < h * w; ++start) {
-    if ((m[start] != 0) != (value != 0) || label[start]) continue;
-    int id = static_cast<int>(sizes.size());
-    sizes.push_back(0);
-    label[start] = id;
-    stack.push_back(start);
-    while (!stack.empty()) {
-      int p = stack.back();
-      stack.pop_back();
-      ++sizes[id];
-      int y = p / w, x = p % w;
-      for (int dy = -1; dy <= 1; ++dy)
-        for (int dx = -1; dx <= 1; ++dx) {
-          if ((dy == 0 && dx == 0) || (!eight && dy != 0 && dx != 0)) continue;
-          int yy = y + dy, xx = x + dx;
-          if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
-          int q = yy * w + xx;
-          if (label[q] || (m[q] != 0) != (value != 0)) continue;
-          label[q] = id;
-          stack.push_back(q);
-        }
+struct run {
+  int y, x0, x1;  // pixels [x0, x1) of row y
+};
+
+struct run_components {
+  std::vector<run> runs;
+  std::vector<int> parent;
+  std::vector<int> row_start;  // runs of row y: [row_start[y], row_start[y + 1])
+
+  int find(int a) {
+    while (parent[a] != a) a = parent[a] = parent[parent[a]];
+    return a;
+  }
+  void unite(int a, int b) {
+    a = find(a);
+    b = find(b);
+    if (a != b) parent[std::max(a, b)] = std::min(a, b);  // the root is the earliest run (raster order)
+  }
+};
+
+// Runs of pixels equal to `value` (as booleans), joined when they touch (8- or 4-connected).
+run_components label_runs(const uint8_t* m, int h, int w, bool value, bool eight) {
+  run_components c;
+  c.row_start.push_back(0);
+  const int reach = eight ? 1 : 0;  // 8-connectivity also joins diagonal neighbours
+  for (int y = 0; y < h; ++y) {
+    const uint8_t* row = m + static_cast<std::size_t>(y) * w;
+    for (int x = 0; x < w;) {
+      if ((row[x] != 0) != value) { ++x; continue; }
+      int x0 = x;
+      while (x < w && (row[x] != 0) == value) ++x;
+      c.runs.push_back({y, x0, x});
+    }
+    c.row_start.push_back(static_cast<int>(c.runs.size()));
+  }
+  c.parent.resize(c.runs.size());
+  std::iota(c.parent.begin(), c.parent.end(), 0);
+  for (int y = 1; y < h; ++y) {
+    int p = c.row_start[y - 1];
+    const int p_end = c.row_start[y];
+    for (int r = c.row_start[y]; r < c.row_start[y + 1]; ++r) {
+      const run& cur = c.runs[r];
+      while (p < p_end && c.runs[p].x1 + reach <= cur.x0) ++p;  // previous-row runs left of cur
+      for (int q = p; q < p_end && c.runs[q].x0 < cur.x1 + reach; ++q) c.unite(r, q);
     }
   }
-  return sizes;
+  return c;
+}
+
+void fill_runs(uint8_t* m, int w, const run_components& c, const std::vector<char>& keep, uint8_t value) {
+  for (std::size_t r = 0; r < c.runs.size(); ++r)
+    if (keep[r]) std::fill(m + static_cast<std::size_t>(c.runs[r].y) * w + c.runs[r].x0,
+                           m + static_cast<std::size_t>(c.runs[r].y) * w + c.runs[r].x1, value);
 }
 
 void keep_largest_component(uint8_t* m, int h, int w) {
-  std::vector<int> label;
-  std::vector<long long> sizes = components(m, h, w, 1, true, label);
-  int best = 0;
-  for (std::size_t i = 1; i < sizes.size(); ++i)
-    if (sizes[i] > sizes[best]) best = static_cast<int>(i);  // first-found wins ties
-  for (int p = 0; p < h * w; ++p) m[p] = (m[p] && label[p] == best) ? 1 : 0;
+  run_components c = label_runs(m, h, w, true, true);
+  std::vector<long long> size(c.runs.size(), 0);
+  for (std::size_t r = 0; r < c.runs.size(); ++r) size[c.find(static_cast<int>(r))] += c.runs[r].x1 - c.runs[r].x0;
+  int best = -1;
+  for (std::size_t r = 0; r < size.size(); ++r)
+    if (best < 0 || size[r] > size[best]) best = static_cast<int>(r);  // first in raster order wins ties
+  std::vector<char> drop(c.runs.size());
+  for (std::size_t r = 0; r < c.runs.size(); ++r) drop[r] = c.find(static_cast<int>(r)) != best;
+  fill_runs(m, w, c, drop, 0);
 }
 
-// Background components that do not touch the border are holes.
-void fill(uint8_t* m, int h, int w) {
-  std::vector<int> label;
-  std::vector<long long> sizes = components(m, h, w, 0, false, label);
-  std::vector<char> outside(sizes.size(), 0);
-  for (int x = 0; x < w; ++x) outside[label[x]] = outside[label[(h - 1) * w + x]] = 1;
-  for (int y = 0; y < h; ++y) outside[label[y * w]] = outside[label[y * w + w - 1]] = 1;
-  for (int p = 0; p < h * w; ++p) m[p] = (m[p] || !outside[label[p]]) ? 1 : 0;
+// Background components (4-connected) that do not touch the border are holes.
+void fill_holes_of(uint8_t* m, int h, int w) {
+  run_components c = label_runs(m, h, w, false, false);
+  std::vector<char> outside(c.runs.size(), 0);
+  for (std::size_t r = 0; r < c.runs.size(); ++r) {
+    const run& u = c.runs[r];
+    if (u.y == 0 || u.y == h - 1 || u.x0 == 0 || u.x1 == w) outside[c.find(static_cast<int>(r))] = 1;
+  }
+  std::vector<char> hole(c.runs.size());
+  for (std::size_t r = 0; r < c.runs.size(); ++r) hole[r] = !outside[c.find(static_cast<int>(r))];
+  fill_runs(m, w, c, hole, 1);
 }
 
 }  // namespace
@@ -68,7 +101,7 @@ void cleanup(uint8_t* masks, int height, int width, bool keep_largest, bool fill
       uint8_t* m = masks + c * n;
       for (std::size_t p = 0; p < n; ++p) m[p] = m[p] ? 1 : 0;
       if (keep_largest) detail::keep_largest_component(m, height, width);
-      if (fill_holes) detail::fill(m, height, width);
+      if (fill_holes) detail::fill_holes_of(m, height, width);
     }
   });
 }
