@@ -30,7 +30,7 @@ def preprocess(image: np.ndarray, size: int = 512, *, bits_stored: int = 0, inve
                window: Optional[Tuple[float, float]] = None,
                percentile: Optional[Tuple[float, float]] = None, layout: Layout = "nhwc",
                pad_value: float = -1.0, out: Optional[np.ndarray] = None,
-               device: Device = "cpu") -> Tuple[np.ndarray, Frame]: ...
+               device: Device = "cpu", multiple_of: int = 1) -> Tuple[np.ndarray, Frame]: ...
 def decode(output: np.ndarray, frame: Frame, *, task: Literal["auto", "mt", "seg", "bse"] = "auto",
            layout: Layout = "nhwc", image: Optional[np.ndarray] = None,
            model_input: Optional[np.ndarray] = None, input_layout: Layout = "nhwc",

@@ -24,6 +24,8 @@ def test_preprocess_bad_image(image, match):
 @pytest.mark.parametrize("kwargs,match", [
     (dict(size=0), "size: must be positive"),
     (dict(size=-3), "size: must be positive"),
+    (dict(size=300, multiple_of=256), "size: the model needs a positive multiple of 256, got 300"),
+    (dict(multiple_of=0), "multiple_of: must be >= 1"),
     (dict(window=(5, 5)), "window: lo must be < hi"),
     (dict(window=(9, 2)), "window: lo must be < hi"),
     (dict(window=(0, float("nan"))), "window: bounds must be finite"),

@@ -53,3 +53,22 @@ def test_c_example_reports_errors(example_output):
 def test_cmake_package_is_installed():
     cfg = k.cmake_dir()
     assert (cfg / "cxrmtConfig.cmake").is_file() and (cfg / "cxrmtTargets.cmake").is_file()
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None or CC is None, reason="needs cmake and a C compiler")
+def test_find_package_consumer_builds_and_runs(tmp_path):
+    """A project that builds from source: find_package(cxrmt) and link cxrmt::cxrmt."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.18)\nproject(consumer C)\n"
+        "find_package(cxrmt 0.1 REQUIRED)\n"
+        f"add_executable(example {EXAMPLE.as_posix()})\n"
+        "target_link_libraries(example PRIVATE cxrmt::cxrmt)\n")
+    build = tmp_path / "build"
+    subprocess.run(["cmake", "-S", str(src), "-B", str(build), f"-Dcxrmt_DIR={k.cmake_dir()}"],
+                   check=True, capture_output=True)
+    subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True)
+    run = subprocess.run([str(build / "example")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "bad_size_status=1" in run.stdout

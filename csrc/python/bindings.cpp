@@ -79,9 +79,13 @@ window_options window_args(int bits_stored, bool invert, std::optional<std::pair
 py::tuple preprocess_py(const py::array& image, int size, int bits_stored, bool invert,
                         std::optional<std::pair<double, double>> window,
                         std::optional<std::pair<double, double>> percentile, const std::string& layout_name,
-                        double pad_value, std::optional<py::array> out, const std::string& device) {
+                        double pad_value, std::optional<py::array> out, const std::string& device,
+                        int multiple_of) {
   held_image im = image_arg(image, "image");
   if (size <= 0) bad("size: must be positive, got " + std::to_string(size));
+  if (multiple_of < 1) bad("multiple_of: must be >= 1, got " + std::to_string(multiple_of));
+  if (size % multiple_of)
+    bad("size: the model needs a positive multiple of " + std::to_string(multiple_of) + ", got " + std::to_string(size));
   const layout order = parse_layout(layout_name, "layout");
   std::vector<py::ssize_t> shape = order == layout::nhwc ? std::vector<py::ssize_t>{1, size, size, 3}
                                                          : std::vector<py::ssize_t>{1, 3, size, size};
@@ -325,7 +329,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("preprocess", &preprocess_py, py::arg("image"), py::arg("size") = 512, py::kw_only(),
         py::arg("bits_stored") = 0, py::arg("invert") = false, py::arg("window") = py::none(),
         py::arg("percentile") = py::none(), py::arg("layout") = "nhwc", py::arg("pad_value") = -1.0,
-        py::arg("out") = py::none(), py::arg("device") = "cpu",
+        py::arg("out") = py::none(), py::arg("device") = "cpu", py::arg("multiple_of") = 1,
         "Grey image (uint8/uint16/float32, any size) -> (model input 1xSxSx3 or 1x3xSxS in [-1, 1], Frame).");
 
   m.def("decode", &decode_py, py::arg("output"), py::arg("frame"), py::kw_only(), py::arg("task") = "auto",
