@@ -1,6 +1,8 @@
 // Colourisation and overlays of the segmentation (segNet-style fill, plus organ outlines).
 #include "internal.hpp"
 
+#include <cstring>
+
 namespace cxrmt {
 namespace detail {
 namespace {
@@ -13,20 +15,25 @@ std::vector<uint8_t> seg_flags(const seg_view& seg, const char* name) {
   const uint8_t* in = seg.data;
   uint8_t* out = flags.data();
   std::vector<uint8_t> tops(seg.height, 0);
+  const bool masks = seg.masks;
   parallel_for(seg.height, seg.width, [=, &tops](int b, int e) {
+    // Locals, not closure members: byte stores may alias anything reached through a pointer.
+    const uint8_t* src = in;
+    uint8_t* dst = out;
+    const std::size_t total = n, width = w;
     for (int y = b; y < e; ++y) {
-      const std::size_t i0 = y * w, i1 = i0 + w;
-      if (seg.masks) {
+      const std::size_t i0 = y * width, i1 = i0 + width;
+      if (masks) {
         for (std::size_t i = i0; i < i1; ++i)
-          out[i] = static_cast<uint8_t>((in[i] != 0) * px::kHeart | (in[n + i] != 0) * px::kLeftLung |
-                                        (in[2 * n + i] != 0) * px::kRightLung);
+          dst[i] = static_cast<uint8_t>((src[i] != 0) * px::kHeart | (src[total + i] != 0) * px::kLeftLung |
+                                        (src[2 * total + i] != 0) * px::kRightLung);
         continue;
       }
       uint8_t top = 0;
       for (std::size_t i = i0; i < i1; ++i) {
-        const uint8_t l = in[i];
+        const uint8_t l = src[i];
         top = l > top ? l : top;
-        out[i] = static_cast<uint8_t>((l == 3) * px::kHeart | (l == 2) * px::kLeftLung | (l == 1) * px::kRightLung);
+        dst[i] = static_cast<uint8_t>((l == 3) * px::kHeart | (l == 2) * px::kLeftLung | (l == 1) * px::kRightLung);
       }
       tops[y] = top;
     }
@@ -159,10 +166,13 @@ void colourise(const seg_view& seg, const uint8_t* palette, uint8_t* rgb) {
   const uint8_t* fp = flags.data();
   const std::size_t w = static_cast<std::size_t>(seg.width);
   detail::parallel_for(seg.height, seg.width, [&, fp, w](int b, int e) {
+    uint8_t table[8][3];  // a local copy: the stores below may alias anything else
+    std::memcpy(table, colour, sizeof table);
+    uint8_t* dst = rgb;
     const std::size_t end = e * w;
     for (std::size_t i = b * w; i < end; ++i) {
-      const uint8_t* c = colour[fp[i]];
-      rgb[3 * i] = c[0]; rgb[3 * i + 1] = c[1]; rgb[3 * i + 2] = c[2];
+      const uint8_t* c = table[fp[i]];
+      dst[3 * i] = c[0]; dst[3 * i + 1] = c[1]; dst[3 * i + 2] = c[2];
     }
   });
 }
