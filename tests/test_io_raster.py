@@ -110,3 +110,14 @@ def test_writer_rejects_bad_arrays_without_creating_files(tmp_path):
     with pytest.raises(ValueError, match="x.png"):
         write_png(tmp_path / "x.png", np.zeros((4, 4), np.float32))
     assert os.listdir(tmp_path) == []
+
+
+def test_written_files_get_the_usual_mode(tmp_path):
+    import os
+    import numpy as np
+    from cxrmt.io.writers import write_png
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path = tmp_path / "x.png"
+    write_png(path, np.zeros((2, 2), np.uint8))
+    assert (path.stat().st_mode & 0o777) == (0o666 & ~mask)

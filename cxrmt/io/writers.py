@@ -11,6 +11,17 @@ import cv2
 import numpy as np
 
 
+def _file_mode() -> int:
+    """Mode an ordinary new file gets (0666 less the umask); mkstemp's own 0600 would leave
+    exported models and results unreadable to other users, e.g. a serving account."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()  # read once at import: os.umask is process-wide and not thread-safe
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix=""):
     """Yield a temporary path next to `path`; move it over `path` only if the block succeeds."""
@@ -22,6 +33,7 @@ def atomic_path(path, suffix=""):
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
