@@ -190,13 +190,24 @@ template <typename T>
 inline __attribute__((always_inline)) void sum_rows_impl(const image_view& im, int y0, int y1, uint32_t* acc,
                                                          value_scan& scan) {
   const int n = im.width;  // a local, so the loop bound cannot alias acc
-  std::fill(acc, acc + n, 0u);
+  auto row_at = [&](int y) { return static_cast<const T*>(im.data) + static_cast<std::size_t>(y) * im.row_stride; };
   T top = 0;
-  for (int y = y0; y < y1; ++y) {
-    const T* row = static_cast<const T*>(im.data) + static_cast<std::size_t>(y) * im.row_stride;
+  int y = y0;
+  if ((y1 - y0) % 2) {  // an odd row first, then pairs: half the passes over acc
+    const T* r = row_at(y++);
     for (int x = 0; x < n; ++x) {
-      acc[x] += row[x];
-      top = row[x] > top ? row[x] : top;
+      acc[x] = r[x];
+      top = r[x] > top ? r[x] : top;
+    }
+  } else {
+    std::fill(acc, acc + n, 0u);
+  }
+  for (; y + 1 < y1; y += 2) {
+    const T *r0 = row_at(y), *r1 = row_at(y + 1);
+    for (int x = 0; x < n; ++x) {
+      acc[x] += static_cast<uint32_t>(r0[x]) + r1[x];
+      const T m = r0[x] > r1[x] ? r0[x] : r1[x];
+      top = m > top ? m : top;
     }
   }
   scan.max_int = std::max(scan.max_int, static_cast<unsigned>(top));
