@@ -121,35 +121,50 @@ void overlay_flags(const image_view& im, const std::vector<uint8_t>& flags, cons
   });
 }
 
+// Bilinear colour and coverage, separably: cell rows to output columns once (S x W x 4), then
+// two of those rows per output row, vectorised; premultiplied so colours do not bleed into
+// background.
 void overlay_linear(const image_view& im, const std::vector<uint8_t>& cells, const seg_view& seg,
                     const frame& f, const overlay_options& o, uint8_t* rgb) {
   const grid_map gm = seg_grid(seg, f);
   const taps tx = bilinear_taps(seg.width, gm.n_pad_x, gm.pad_x, f.width);
   const taps ty = bilinear_taps(seg.height, gm.n_pad_y, gm.pad_y, f.height);
-  // Premultiplied colour and coverage of every cell.
-  std::vector<float> cell(cells.size() * 4);
-  for (std::size_t i = 0; i < cells.size(); ++i) {
+  float premult[8][4];  // per organ set: colour * alpha, alpha
+  for (int fl = 0; fl < 8; ++fl) {
     uint8_t c[3];
-    px::flags_colour(cells[i], o.palette, c);
-    float a = cells[i] ? static_cast<float>(o.alpha) : 0.0f;
-    for (int k = 0; k < 3; ++k) cell[4 * i + k] = a * c[k];
-    cell[4 * i + 3] = a;
+    px::flags_colour(static_cast<uint8_t>(fl), o.palette, c);
+    premult[fl][3] = fl ? static_cast<float>(o.alpha) : 0.0f;
+    for (int k = 0; k < 3; ++k) premult[fl][k] = premult[fl][3] * c[k];
   }
-  parallel_for(f.height, f.width * 8, [&](int b, int e) {
-    std::vector<float> g(f.width);
+  const int w = f.width, sw = seg.width;
+  std::vector<float> mid(static_cast<std::size_t>(seg.height) * w * 4);
+  parallel_for(seg.height, static_cast<long long>(w) * 8, [&](int b, int e) {
+    for (int i = b; i < e; ++i) {
+      const uint8_t* row = cells.data() + static_cast<std::size_t>(i) * sw;
+      float* m = mid.data() + static_cast<std::size_t>(i) * w * 4;
+      for (int x = 0; x < w; ++x) {
+        float acc[4] = {0, 0, 0, 0};
+        for (int k = tx.start[x]; k < tx.start[x + 1]; ++k)
+          for (int c = 0; c < 4; ++c) acc[c] += tx.w[k] * premult[row[tx.idx[k]]][c];
+        for (int c = 0; c < 4; ++c) m[4 * x + c] = acc[c];
+      }
+    }
+  });
+  parallel_for(f.height, static_cast<long long>(w) * 12, [&](int b, int e) {
+    std::vector<float> g(w), acc(static_cast<std::size_t>(w) * 4);
     for (int y = b; y < e; ++y) {
       grey_row(im, f, y, g.data());
-      for (int x = 0; x < f.width; ++x) {
-        float acc[4] = {0, 0, 0, 0};
-        for (int ky = ty.start[y]; ky < ty.start[y + 1]; ++ky)
-          for (int kx = tx.start[x]; kx < tx.start[x + 1]; ++kx) {
-            float wk = ty.w[ky] * tx.w[kx];
-            const float* c = &cell[4 * (static_cast<std::size_t>(ty.idx[ky]) * seg.width + tx.idx[kx])];
-            for (int k = 0; k < 4; ++k) acc[k] += wk * c[k];
-          }
-        std::size_t i = static_cast<std::size_t>(y) * f.width + x;
-        for (int k = 0; k < 3; ++k) rgb[3 * i + k] = px::blend(g[x], acc[k], acc[3]);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      float* ap = acc.data();
+      for (int k = ty.start[y]; k < ty.start[y + 1]; ++k) {
+        const float wk = ty.w[k];
+        const float* m = mid.data() + static_cast<std::size_t>(ty.idx[k]) * w * 4;
+        for (int x = 0; x < 4 * w; ++x) ap[x] += wk * m[x];
       }
+      uint8_t* out = rgb + 3 * static_cast<std::size_t>(y) * w;
+      const float* gp = g.data();
+      for (int x = 0; x < w; ++x)
+        for (int c = 0; c < 3; ++c) out[3 * x + c] = px::blend(gp[x], ap[4 * x + c], ap[4 * x + 3]);
     }
   });
 }
