@@ -1,0 +1,15 @@
+"""Training (`cxrmt train`): the paper's losses in a `keras.Model.train_step` override, resumable
+runs, validation, TensorBoard logs, tf.distribute strategies and mixed precision.
+
+TensorFlow is imported only by `cxrmt.train.run` and the modules it loads, never here.
+"""
+
+from .config import TrainConfig
+
+__all__ = ["TrainConfig", "run_training"]
+
+
+def run_training(cfg, **kwargs):
+    from .run import run_training as _run
+
+    return _run(cfg, **kwargs)
