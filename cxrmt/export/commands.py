@@ -1,0 +1,109 @@
+"""`cxrmt export`: Keras generator -> checked ONNX [-> FP16 ONNX] [-> TensorRT engine]
+[-> Triton repository]. Heavy packages load only inside the steps that use them; each
+invocation is its own process, as a full-width export needs ~12 GB."""
+
+import os
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export", help="export a trained model to ONNX / FP16 ONNX / TensorRT / Triton",
+        description="Export MODEL (.keras generator, or an .onnx from an earlier export) for "
+                    "deployment. The ONNX export is checked against TensorFlow (max |d| <= "
+                    "1e-4), the FP16 ONNX against FP32 in task terms (Dice, PSNR, overflow).")
+    p.add_argument("model", metavar="MODEL", help=".keras generator or cxrmt .onnx")
+    p.add_argument("--onnx", metavar="OUT", help="write the FP32 ONNX here (needed for .keras)")
+    p.add_argument("--size", type=int, help="input size S (default: the model's own)")
+    p.add_argument("--layout", choices=("nchw", "nhwc"), default="nchw",
+                   help="input/output layout of the graph (default nchw: no transposes left)")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17; default 17)")
+    p.add_argument("--batch", type=int, default=1, help="static batch size (default 1)")
+    p.add_argument("--fp16", action="store_true",
+                   help="also write and check OUT.fp16.onnx (FP32 I/O); engines: strongly typed "
+                        "from it on TensorRT >= 11, the FP16 builder flag on TensorRT 10.x")
+    p.add_argument("--check-images", nargs="+", default=(), metavar="IMG",
+                   help="radiographs for the export checks (default: chest phantoms)")
+    p.add_argument("--engine", metavar="OUT", help="also build a TensorRT engine (on this GPU)")
+    p.add_argument("--dla", type=int, metavar="N",
+                   help="build for DLA core N (Jetson), GPU fallback")
+    p.add_argument("--workspace", type=float, default=2.0, metavar="GIB",
+                   help="TensorRT workspace limit in GiB (default 2)")
+    p.add_argument("--timing-cache", metavar="FILE", help="TensorRT timing cache to reuse/update")
+    p.add_argument("--force", action="store_true", help="rebuild the engine even on a cache hit")
+    p.add_argument("--adopt", action="store_true",
+                   help="do not build: write the sidecar for an --engine built by trtexec from "
+                        "MODEL (.onnx) on this device (see trt/README.md)")
+    p.add_argument("--triton", metavar="DIR", help="also write a Triton model repository")
+    p.set_defaults(func=_export)
+
+
+def _export(args) -> int:
+    if not os.path.exists(args.model):
+        raise FileNotFoundError(f"{args.model}: no such model file")
+    if args.adopt and not (args.engine and args.model.lower().endswith(".onnx")):
+        raise ValueError("--adopt needs MODEL.onnx and --engine ENGINE")
+    fp32, fp16 = _onnx_step(args)
+    if args.fp16 and fp16 is None:
+        fp16 = _fp16_step(fp32, args)
+    served = fp16 or fp32
+    if args.engine:
+        served = _engine_step(fp32, fp16, args)
+    if args.triton:
+        _triton_step(served, args)
+    return 0
+
+
+def _onnx_step(args):
+    """(FP32 ONNX, FP16 ONNX or None) from MODEL."""
+    if args.model.lower().endswith(".onnx"):
+        from .metadata import read_onnx_metadata
+        meta = read_onnx_metadata(args.model)
+        if not meta:
+            raise ValueError(f"{args.model}: no cxrmt metadata; export it from the .keras model")
+        if meta.get("cxrmt.precision") == "fp16":
+            raise ValueError(f"{args.model} is FP16; pass the FP32 ONNX it was made from")
+        return args.model, None
+    if not args.onnx:
+        raise ValueError("--onnx OUT is needed to export a .keras model")
+    from .onnx_export import export_onnx
+    export_onnx(args.model, args.onnx, size=args.size, layout=args.layout, opset=args.opset,
+                batch=args.batch, check_images=args.check_images)
+    return args.onnx, None
+
+
+def _fp16_step(fp32: str, args) -> str:
+    from .fp16 import check_fp16, convert_fp16
+    out = os.path.splitext(fp32)[0] + ".fp16.onnx"
+    convert_fp16(fp32, out)
+    r = check_fp16(fp32, out, args.check_images or None)
+    print(f"{out}: FP16 check passed (Dice vs FP32 >= {r['dice_min']:.4f}, bone PSNR "
+          f">= {r['psnr_min_db']:.1f} dB, no overflow)")
+    return out
+
+
+def _engine_step(fp32: str, fp16, args) -> str:
+    from cxrmt._optional import require
+
+    from .engine import adopt_engine, build_engine, trt_major
+    trt = require("tensorrt", "gpu")
+    strongly_fp16 = args.fp16 and trt_major(trt.__version__) >= 11
+    if args.adopt:
+        adopt_engine(fp16 if strongly_fp16 else fp32, args.engine,
+                     fp16_flag=args.fp16 and not strongly_fp16, dla_core=args.dla)
+        return args.engine
+    build_engine(fp16 if strongly_fp16 else fp32, args.engine,
+                 fp16_flag=args.fp16 and not strongly_fp16, dla_core=args.dla,
+                 workspace_gib=args.workspace, timing_cache=args.timing_cache, force=args.force)
+    return args.engine
+
+
+def _triton_step(model: str, args) -> None:
+    from .triton import write_repository
+    if model.lower().endswith(".onnx"):
+        from .metadata import read_onnx_metadata
+        meta = read_onnx_metadata(model)
+    else:
+        from .engine_cache import read_sidecar
+        sidecar = read_sidecar(model)
+        meta = {**sidecar["model"], "cxrmt.precision": sidecar["key"]["precision"]}
+    print(f"{write_repository(model, args.triton, meta)}: Triton model repository")

@@ -1,0 +1,181 @@
+"""Preprocess -> backend -> decode: one radiograph in, every cxrmt output out.
+
+`Predictor(model)` picks the backend by the model's suffix (`cxrmt.runtime.BACKENDS`) and reads the
+model's size, layout and task from it. `run` is safe to call from several threads at once: a
+Predictor holds no per-call state, ONNX Runtime sessions are thread-safe, and the TensorFlow and
+TensorRT runners serialise their forward pass with a lock (for parallel GPU work, use one
+Predictor per thread).
+"""
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cxrmt import kernels
+from cxrmt.runtime import Runner, open_runner
+from cxrmt.runtime.base import palette_of
+
+STAGES = ("read", "preprocess", "inference", "decode")
+
+
+@dataclass
+class Result:
+    """All outputs at the radiograph's original resolution (H, W).
+
+    masks: (3, H, W) uint8 0/1 in channel order heart, left lung, right lung (None for a
+    bone-suppression-only model); labels: (H, W) uint8 (0 background, 1 right lung, 2 left lung,
+    3 heart); segmentation: (H, W, 3) RGB of the labels; overlay: (H, W, 3) RGB labels over the
+    radiograph; bone: (H, W) bone-suppressed radiograph (None for a segmentation-only model);
+    output: the raw model output for this image (model layout, batch axis dropped);
+    timings: milliseconds per stage plus "total".
+    """
+
+    masks: np.ndarray | None
+    labels: np.ndarray | None
+    segmentation: np.ndarray | None
+    overlay: np.ndarray | None
+    bone: np.ndarray | None
+    output: np.ndarray
+    spacing: tuple | None = None
+    timings: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Prepared:
+    pixels: np.ndarray
+    x: np.ndarray
+    frame: object
+    spacing: tuple | None
+    timings: dict
+
+
+class Predictor:
+    """Run a cxrmt model (.onnx, .engine/.plan, .keras, SavedModel) on radiographs.
+
+    Intensity window: `window=(lo, hi)` or `percentile=(p_lo, p_hi)`; otherwise a Radiograph's
+    full scale (its `white`) or, for a bare array, the range of its dtype (`bits_stored` narrows
+    it, e.g. 12 for 12-bit data in uint16). Colours: `palette` (4 x 3 uint8 by label), else the
+    one in the model's metadata, else the paper's. Overlay `filter="point"` by default:
+    "linear" looks smoother but costs ~5x more at 2048² on the CPU. `backend_options` go to the
+    runner (ONNX Runtime: device="auto"|"cpu"|"cuda", threads; TensorRT: device index; all:
+    task).
+    """
+
+    def __init__(self, model, *, window=None, percentile=None, bits_stored=0, invert=False,
+                 bone_mode="residual", resample="bilinear", bone_dtype="uint8", alpha=128,
+                 filter="point", overlay_mode="fill", palette=None, kernel_device="auto",
+                 **backend_options):
+        self._owns_runner = not isinstance(model, Runner)   # a caller's runner stays open
+        self.runner = open_runner(model, **backend_options) if self._owns_runner else model
+        self.info = self.runner.info
+        self.window, self.percentile = window, percentile
+        self.bits_stored, self.invert = bits_stored, invert
+        self.decode_options = dict(bone_mode=bone_mode, resample=resample, bone_dtype=bone_dtype)
+        self.palette = palette if palette is not None else palette_of(self.info)
+        self.overlay_options = dict(alpha=alpha, filter=filter, mode=overlay_mode,
+                                    palette=self.palette)
+        self.device = _kernel_device(kernel_device, getattr(self.runner, "on_gpu", False))
+
+    # -- public API ---------------------------------------------------------------------------
+    def run(self, image, spacing=None) -> Result:
+        """`image`: a path, a `cxrmt.io.Radiograph` or a 2-D array (display polarity)."""
+        return self.run_batch([image], [spacing])[0]
+
+    def run_batch(self, images, spacings=None) -> list:
+        """Results for several images, sent through the model `info.batch` at a time."""
+        spacings = list(spacings) if spacings is not None else [None] * len(images)
+        if len(spacings) != len(images):
+            raise ValueError(f"{len(images)} images but {len(spacings)} spacings")
+        results = []
+        n = self.info.batch
+        for start in range(0, len(images), n):
+            chunk = [self._prepare(im, sp) for im, sp in
+                     zip(images[start:start + n], spacings[start:start + n])]
+            results.extend(self._infer_decode(chunk))
+        return results
+
+    def close(self) -> None:
+        if self._owns_runner:
+            self.runner.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- stages -------------------------------------------------------------------------------
+    def _prepare(self, image, spacing) -> _Prepared:
+        t0 = time.perf_counter()
+        pixels, white, file_spacing = _read(image)
+        t1 = time.perf_counter()
+        window = self.window
+        if window is None and self.percentile is None and white is not None:
+            window = (0.0, float(white))
+        x, frame = kernels.preprocess(pixels, self.info.size, bits_stored=self.bits_stored,
+                                      invert=self.invert, window=window,
+                                      percentile=self.percentile, layout=self.info.layout,
+                                      device=self.device)
+        t2 = time.perf_counter()
+        return _Prepared(pixels, x, frame, spacing if spacing is not None else file_spacing,
+                         {"read": _ms(t0, t1), "preprocess": _ms(t1, t2)})
+
+    def _infer_decode(self, chunk) -> list:
+        x = np.concatenate([p.x for p in chunk])
+        if len(chunk) < self.info.batch:  # a static batch: fill it with copies of the last image
+            x = np.concatenate([x] + [chunk[-1].x] * (self.info.batch - len(chunk)))
+        t0 = time.perf_counter()
+        y = self.runner.run(x)
+        infer_ms = _ms(t0, time.perf_counter()) / len(chunk)
+        return [self._decode(p, y[i:i + 1], infer_ms) for i, p in enumerate(chunk)]
+
+    def _decode(self, p: _Prepared, y: np.ndarray, infer_ms: float) -> Result:
+        if not np.isfinite(y).all():
+            raise FloatingPointError("the model produced NaN or Inf (an FP16 overflow?); "
+                                     "re-export without --fp16 or check the model")
+        t0 = time.perf_counter()
+        task, layout = self.info.task, self.info.layout
+        out = kernels.decode(y, p.frame, task=task, layout=layout, image=p.pixels,
+                             model_input=p.x, input_layout=layout, device=self.device,
+                             **self.decode_options)
+        seg = rgb = None
+        if task != "bse":
+            seg = kernels.colourise(out["labels"], self.palette, device=self.device)
+            rgb = kernels.overlay(p.pixels, p.frame, out["labels"], device=self.device,
+                                  **self.overlay_options)
+        t1 = time.perf_counter()
+        timings = dict(p.timings, inference=infer_ms, decode=_ms(t0, t1))
+        timings["total"] = sum(timings[s] for s in STAGES)
+        return Result(out.get("masks"), out.get("labels"), seg, rgb, out.get("bone"), y[0],
+                      p.spacing, timings)
+
+
+def _read(image):
+    """(pixels, white or None, spacing or None) of a path, Radiograph or array."""
+    from cxrmt.io import Radiograph, read_image
+
+    if isinstance(image, (str, os.PathLike)):
+        image = read_image(image)
+    if isinstance(image, Radiograph):
+        return image.pixels, image.white, image.spacing_mm
+    pixels = np.asarray(image)
+    if pixels.ndim != 2:
+        raise ValueError(f"expected a 2-D grey radiograph, got an array of shape {pixels.shape}")
+    return pixels, None, None
+
+
+def _kernel_device(choice: str, runner_on_gpu: bool) -> str:
+    if choice == "auto":
+        return "cuda" if runner_on_gpu and kernels.cuda_available() else "cpu"
+    if choice == "cuda" and not kernels.cuda_available():
+        raise ValueError("kernel_device='cuda' but cxrmt's core was built without CUDA or sees no "
+                         "GPU (see `cxrmt info`)")
+    if choice not in ("cpu", "cuda"):
+        raise ValueError(f"kernel_device must be auto, cpu or cuda (got {choice!r})")
+    return choice
+
+
+def _ms(t0: float, t1: float) -> float:
+    return (t1 - t0) * 1e3

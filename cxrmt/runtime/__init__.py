@@ -1,0 +1,46 @@
+"""Inference backends behind one interface, chosen by the model file's suffix.
+
+`open_runner(path)` returns a context-managed runner with `.info` (a `ModelInfo`) and
+`.run(x)`. Each backend module is imported only when its suffix is used, so ONNX inference never
+loads TensorFlow or TensorRT.
+"""
+
+import importlib
+import os
+
+from .base import ModelInfo, Runner
+
+# suffix -> (module, class, extra that installs its dependencies)
+BACKENDS = {
+    ".onnx": ("cxrmt.runtime.ort_backend", "OnnxRuntimeRunner", None),
+    ".engine": ("cxrmt.runtime.trt_backend", "TensorRTRunner", "gpu"),
+    ".plan": ("cxrmt.runtime.trt_backend", "TensorRTRunner", "gpu"),
+    ".keras": ("cxrmt.runtime.tf_backend", "KerasRunner", "train"),
+    "savedmodel": ("cxrmt.runtime.tf_backend", "SavedModelRunner", "train"),
+}
+
+__all__ = ["BACKENDS", "ModelInfo", "Runner", "backend_key", "open_runner"]
+
+
+def backend_key(path) -> str:
+    """The BACKENDS key of a model path: its suffix, or "savedmodel" for a SavedModel folder."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        if os.path.isfile(os.path.join(path, "saved_model.pb")):
+            return "savedmodel"
+        raise ValueError(f"{path}: a folder, but not a TensorFlow SavedModel (no saved_model.pb)")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in BACKENDS:
+        known = ", ".join(k for k in BACKENDS if k.startswith("."))
+        raise ValueError(f"{path}: unknown model type {suffix or '(no suffix)'!r}; cxrmt runs "
+                         f"{known} files and SavedModel folders")
+    return suffix
+
+
+def open_runner(path, **options) -> Runner:
+    """Load `path` with the backend its suffix selects; options go to that runner."""
+    key = backend_key(path)
+    if key != "savedmodel" and not os.path.isfile(path):
+        raise FileNotFoundError(f"{os.fspath(path)}: no such model file")
+    module, cls, _ = BACKENDS[key]
+    return getattr(importlib.import_module(module), cls)(os.fspath(path), **options)
