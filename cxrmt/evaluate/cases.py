@@ -134,3 +134,29 @@ def evaluate_predictions(pred_dir, data_dir, spacing=None, progress=None) -> tup
                                 f"<ID>_mask_<organ>.png) for any of the {len(data.ids)} cases "
                                 f"of {data_dir}")
     return rows, skipped
+
+
+def prediction_of(result) -> Prediction:
+    """A `cxrmt.pipeline.Result` as a Prediction (mask channels are heart, left, right lung)."""
+    from cxrmt import ORGANS
+
+    masks = None if result.masks is None else {o: result.masks[i] > 0 for i, o in enumerate(ORGANS)}
+    bone = None if result.bone is None else result.bone.astype(np.float64) * (
+        255.0 / np.iinfo(result.bone.dtype).max)
+    return Prediction(bone, masks)
+
+
+def evaluate_model(predictor, data_dir, spacing=None, progress=None) -> tuple:
+    """Run `predictor` (a cxrmt.pipeline.Predictor) on every case of the paired folder and score
+    it. Returns (rows, mean per-stage timings in ms)."""
+    data = PairedDataset(data_dir)
+    rows, timings = [], {}
+    for i, cid in enumerate(data.ids):
+        truth = data.load(cid)
+        result = predictor.run(truth.image)
+        rows.append(score_case(truth, prediction_of(result), spacing))
+        for stage, ms in result.timings.items():
+            timings[stage] = timings.get(stage, 0.0) + ms / len(data.ids)
+        if progress:
+            progress(i + 1, len(data.ids), cid)
+    return rows, {k: round(v, 2) for k, v in timings.items()}
