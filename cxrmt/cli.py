@@ -11,7 +11,10 @@ from cxrmt import __version__
 COMMAND_MODULES = (
     "cxrmt.commands.core",
     "cxrmt.data.commands",
+    "cxrmt.model.commands",
+    "cxrmt.train.commands",
     "cxrmt.evaluate.commands",
+    "cxrmt.export.commands",
 )
 
 
