@@ -169,14 +169,11 @@ taps area_taps(int n_src, int pad_before, int n_pad, int n_dst) {
 
 taps bilinear_taps(int n_src, int n_pad, int pad_before, int n_dst) {
   taps t;
-  const float scale = static_cast<float>(static_cast<double>(n_src) / n_pad);
   for (int i = 0; i < n_dst; ++i) {
     t.start.push_back(static_cast<int>(t.idx.size()));
-    float s = px::centre_source(i + pad_before, scale);
-    int s0 = static_cast<int>(std::floor(s));
-    float f = s - s0;
-    if (s0 < 0) { s0 = 0; f = 0.0f; }
-    if (s0 >= n_src - 1) { s0 = n_src - 1; f = 0.0f; }
+    int s0;
+    float f;
+    px::bilinear_source(i + pad_before, n_src, n_pad, &s0, &f);
     t.idx.push_back(s0);
     t.w.push_back(1.0f - f);
     if (f > 0.0f) { t.idx.push_back(s0 + 1); t.w.push_back(f); }

@@ -157,14 +157,6 @@ __device__ uint8_t full_flags(const seg_source& seg, const overlay_params& p, in
   return seg.flags(sy, sx);
 }
 
-__device__ void bilinear_axis(int dst, int pad, int n_pad, int n_src, int* s0, float* f) {
-  float s = px::centre_source(dst + pad, static_cast<float>(static_cast<double>(n_src) / n_pad));
-  *s0 = static_cast<int>(floorf(s));
-  *f = s - *s0;
-  if (*s0 < 0) { *s0 = 0; *f = 0.0f; }
-  if (*s0 >= n_src - 1) { *s0 = n_src - 1; *f = 0.0f; }
-}
-
 __global__ void overlay_kernel(pixel_source src, seg_source seg, overlay_params p, uint8_t* rgb) {
   int x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
   if (y >= p.f.height || x >= p.f.width) return;
@@ -189,8 +181,8 @@ __global__ void overlay_kernel(pixel_source src, seg_source seg, overlay_params 
   } else {
     int y0, x0;
     float fy, fx;
-    bilinear_axis(y, p.g.pad_y, p.g.n_pad_y, seg.h, &y0, &fy);
-    bilinear_axis(x, p.g.pad_x, p.g.n_pad_x, seg.w, &x0, &fx);
+    px::bilinear_source(y + p.g.pad_y, seg.h, p.g.n_pad_y, &y0, &fy);
+    px::bilinear_source(x + p.g.pad_x, seg.w, p.g.n_pad_x, &x0, &fx);
     for (int ky = 0; ky < 2; ++ky)
       for (int kx = 0; kx < 2; ++kx) {
         float wk = (ky ? fy : 1.0f - fy) * (kx ? fx : 1.0f - fx);

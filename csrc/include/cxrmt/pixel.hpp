@@ -93,6 +93,17 @@ CXRMT_HD void flags_colour(uint8_t flags, const uint8_t* palette, uint8_t* rgb) 
 // (scale = source size / destination size), as OpenCV's INTER_LINEAR.
 CXRMT_HD float centre_source(int dst, float scale) { return (static_cast<float>(dst) + 0.5f) * scale - 0.5f; }
 
+// Bilinear source of destination pixel `dst` (an index in the padded axis of n_pad pixels) on
+// an n_src grid: left neighbour s0 and weight f of s0 + 1, clamped at the borders as OpenCV does.
+CXRMT_HD void bilinear_source(int dst, int n_src, int n_pad, int* s0, float* f) {
+  float s = centre_source(dst, static_cast<float>(static_cast<double>(n_src) / n_pad));
+  int i = static_cast<int>(s >= 0.0f ? s : s - 1.0f);  // floor for the s > -1 that occur here
+  *f = s - static_cast<float>(i);
+  if (i < 0) { i = 0; *f = 0.0f; }
+  if (i >= n_src - 1) { i = n_src - 1; *f = 0.0f; }
+  *s0 = i;
+}
+
 // Nearest source index under pixel-centre alignment, floor((dst + 0.5) * n_src / n_dst), in
 // exact integer arithmetic so that ties do not depend on floating-point rounding.
 CXRMT_HD int nearest_source(int dst, int n_src, int n_dst) {
