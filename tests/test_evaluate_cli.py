@@ -37,7 +37,7 @@ def _case(cid, rng):
 
 
 def _write_pred(folder, cid, bone, masks):
-    write_png(folder / f"{cid}_bone_suppressed.png", bone)
+    write_png(folder / f"{cid}_bse.png", bone)
     for o in ORGANS:
         write_png(folder / f"{cid}_mask_{o}.png", masks[o].astype(np.uint8) * 255)
 
@@ -146,7 +146,7 @@ def test_incomplete_or_missing_predictions_fail(folders, tmp_path):
 
 def test_wrong_size_prediction_fails(folders, tmp_path):
     data, pred, _ = folders
-    write_png(pred / "CASE_A_bone_suppressed.png", np.zeros((H // 2, W // 2), np.uint8))
+    write_png(pred / "CASE_A_bse.png", np.zeros((H // 2, W // 2), np.uint8))
     with pytest.raises(ValueError, match="original size"):
         _run("--predictions", pred, "--data", data, "--out", tmp_path / "o", "--quiet")
 

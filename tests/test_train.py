@@ -117,6 +117,31 @@ def test_resume_refuses_another_network(drr, tmp_path):
     run_training(TrainConfig(out=str(tmp_path), **cfg), log=lambda *_: None)
     with pytest.raises(ValueError, match="another network.*ngf: 4 -> 8"):
         run_training(TrainConfig(out=str(tmp_path), **{**cfg, "ngf": 8}), log=lambda *_: None)
+    with pytest.raises(ValueError, match="another network.*ndf: 64 -> 8"):
+        run_training(TrainConfig(out=str(tmp_path), **{**cfg, "ndf": 8}), log=lambda *_: None)
+    # A run.json written before a field existed reads it as the default, so it still resumes.
+    run_json = tmp_path / "run.json"
+    old = json.loads(run_json.read_text())
+    del old["ndf"]
+    run_json.write_text(json.dumps(old))
+    TrainConfig(out=str(tmp_path), **cfg).check_resumable(str(run_json))
+
+
+def test_keep_last_saves_the_last_weights_not_the_best(drr, tmp_path):
+    """Cross-validation keeps the last step: the validation fold is the test fold there."""
+    from cxrmt.model.build import load_generator
+
+    cfg = dict(variant="mt", data=drr, steps=4, val_every=2, ndf=8,
+               **{**TINY, "ngf": 4, "levels": 4})
+    record = run_training(TrainConfig(out=str(tmp_path), keep="last", **cfg),
+                          log=lambda *_: None)
+    assert record["kept"] == "last" and record["best_validation"] is not None
+    assert record["inference_stats"]["mode"] == "moving"
+    x = np.random.default_rng(1).uniform(-1, 1, (1, 64, 64, 3)).astype(np.float32)
+    last, final = (load_generator(str(tmp_path / n)) for n in ("last.keras", "model.keras"))
+    np.testing.assert_allclose(np.asarray(final(x)), np.asarray(last(x)), atol=1e-6)
+    with pytest.raises(ValueError, match="--keep must be one of best, last"):
+        TrainConfig(out=str(tmp_path), keep="first", **cfg).validate()
 
 
 def test_bad_data_folders(drr, tmp_path):

@@ -85,10 +85,11 @@ def _check_shape(arr, shape, what):
 
 
 def prediction_paths(pred_dir, stem: str) -> dict:
-    """The `cxrmt infer` output files of one input: bone_suppressed and one mask per organ."""
-    paths = {"bone": os.path.join(pred_dir, f"{stem}_bone_suppressed.png")}
-    paths.update({o: os.path.join(pred_dir, f"{stem}_mask_{o}.png") for o in MASK_ORGANS})
-    return paths
+    """The `cxrmt infer` output files of one input: bone-suppressed image and one mask per organ."""
+    from cxrmt.infer.layout import output_paths
+
+    paths = output_paths(pred_dir, stem, masks=True)
+    return {"bone": paths["bse"], **{o: paths[f"mask_{o}"] for o in MASK_ORGANS}}
 
 
 def read_prediction(pred_dir, stem: str, shape) -> Prediction | None:
@@ -130,7 +131,7 @@ def evaluate_predictions(pred_dir, data_dir, spacing=None, progress=None) -> tup
         if progress:
             progress(i + 1, len(data.ids), cid)
     if not rows:
-        raise FileNotFoundError(f"{pred_dir}: no prediction files (<ID>_bone_suppressed.png or "
+        raise FileNotFoundError(f"{pred_dir}: no prediction files (<ID>_bse.png or "
                                 f"<ID>_mask_<organ>.png) for any of the {len(data.ids)} cases "
                                 f"of {data_dir}")
     return rows, skipped

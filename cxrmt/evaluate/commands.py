@@ -8,7 +8,7 @@ def register(subparsers) -> None:
     ev = subparsers.add_parser(
         "eval", help="score segmentation and bone suppression against a paired-layout folder",
         description="Run a model on a paired-layout folder (--model), or score outputs already "
-                    "in the `cxrmt infer` layout (--predictions: <ID>_bone_suppressed.png, "
+                    "in the `cxrmt infer` layout (--predictions: <ID>_bse.png, "
                     "<ID>_mask_{right_lung,left_lung,heart}.png); writes cases.csv, summary.json "
                     "and summary.md.")
     source = ev.add_mutually_exclusive_group(required=True)

@@ -19,15 +19,15 @@ class Networks:
 
 
 def build_networks(variant, size=512, ngf=64, levels=8, head="paper", dropout=0.5,
-                   inference_stats="moving") -> Networks:
+                   inference_stats="moving", ndf=64) -> Networks:
     """Generator (+ PatchGAN for the pix2pix variants) of a variant; raises ValueError for a
     variant, size, head or statistics mode that is not supported."""
     v = variant if isinstance(variant, Variant) else get_variant(variant)
     check_size(v, size, levels)
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS} (got {head!r})")
-    if ngf < 1:
-        raise ValueError(f"ngf must be positive (got {ngf})")
+    if ngf < 1 or ndf < 1:
+        raise ValueError(f"ngf and ndf must be positive (got {ngf}, {ndf})")
     if v.kind == "unet":
         return Networks(build_unet(size, v.out_channels), None)
     if v.kind == "autoencoder":
@@ -36,7 +36,7 @@ def build_networks(variant, size=512, ngf=64, levels=8, head="paper", dropout=0.
                           dropout, inference_stats)
     if head == "residual" and v.task != "seg":
         zero_bone_logits(gen, v.seg_channels)
-    return Networks(gen, build_discriminator(size, 3, v.out_channels))
+    return Networks(gen, build_discriminator(size, 3, v.out_channels, ndf))
 
 
 def zero_bone_logits(gen: keras.Model, seg_channels: int) -> None:

@@ -1,7 +1,7 @@
 """`cxrmt train`: argparse wiring; TensorFlow is imported only when the command runs."""
 
 from ..model.variants import HEADS, VARIANTS
-from .config import AUGMENTS, STATS, STRATEGIES, TrainConfig
+from .config import AUGMENTS, KEEP, STATS, STRATEGIES, TrainConfig
 
 
 def register(subparsers) -> None:
@@ -19,6 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--head", default="paper", choices=HEADS,
                    help="paper: tanh image outputs, L1; residual: bone channels predict the bone "
                         "layer (output = input - b), organ channels trained with BCE")
+    p.add_argument("--ndf", type=int, default=64, help="PatchGAN discriminator width (paper: 64)")
     p.add_argument("--batch", type=int, default=1, help="global batch size")
     p.add_argument("--epochs", type=int)
     p.add_argument("--steps", type=int, help="total steps (overrides --epochs)")
@@ -34,6 +35,10 @@ def register(subparsers) -> None:
     p.add_argument("--val-fold", type=int, default=0)
     p.add_argument("--val-every", type=int, default=500, help="steps between validations")
     p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--keep", default="best", choices=KEEP,
+                   help="weights saved as model.keras: best validation step, or the last step "
+                        "(cross-validation: the validation fold is the test fold, so no "
+                        "selection on it)")
     p.add_argument("--inference-stats", default="auto", choices=STATS,
                    help="BatchNorm statistics at inference (auto: measured on validation)")
     p.add_argument("--strategy", default="default", choices=STRATEGIES,

@@ -10,8 +10,9 @@ from ..model.variants import HEADS, check_size, get_variant
 AUGMENTS = ("paper", "random", "none")
 STRATEGIES = ("default", "mirrored", "multiworker")
 STATS = ("auto", "moving", "instance")
+KEEP = ("best", "last")
 # Fields that fix the network; a run folder cannot be resumed with different values.
-ARCH_FIELDS = ("variant", "size", "ngf", "levels", "head")
+ARCH_FIELDS = ("variant", "size", "ngf", "levels", "head", "ndf")
 
 
 @dataclass
@@ -23,6 +24,7 @@ class TrainConfig:
     ngf: int = 64
     levels: int = 8
     head: str = "paper"
+    ndf: int = 64                    # PatchGAN width (paper: 64); most of a CPU step at ngf <= 32
     batch: int = 1
     epochs: int | None = None
     steps: int | None = None
@@ -37,6 +39,7 @@ class TrainConfig:
     val_fold: int = 0
     val_every: int = 500             # steps between validations/checkpoints
     log_every: int = 50
+    keep: str = "best"               # model.keras weights: best validation step or last step
     inference_stats: str = "auto"    # BatchNorm at inference; auto = measured on validation
     strategy: str = "default"
     mixed_precision: bool = False
@@ -51,7 +54,8 @@ class TrainConfig:
         _choice("augment", self.augment, AUGMENTS)
         _choice("strategy", self.strategy, STRATEGIES)
         _choice("inference-stats", self.inference_stats, STATS)
-        for name in ("ngf", "batch", "val_every", "log_every", "drr_n"):
+        _choice("keep", self.keep, KEEP)
+        for name in ("ngf", "ndf", "batch", "val_every", "log_every", "drr_n"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
         if self.epochs is None and self.steps is None:
@@ -76,8 +80,9 @@ class TrainConfig:
             return
         with open(path) as fh:
             old = json.load(fh)
-        diff = [f"{k}: {old.get(k)} -> {getattr(self, k)}" for k in ARCH_FIELDS
-                if old.get(k) != getattr(self, k)]
+        defaults = TrainConfig(out="")  # fields added later read as their defaults
+        diff = [f"{k}: {old.get(k, getattr(defaults, k))} -> {getattr(self, k)}"
+                for k in ARCH_FIELDS if old.get(k, getattr(defaults, k)) != getattr(self, k)]
         if diff:
             raise ValueError(f"{os.path.dirname(path)} holds a run with another network "
                              f"({'; '.join(diff)}); use a new --out")

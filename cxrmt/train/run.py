@@ -5,7 +5,8 @@ Run folder:
   checkpoints/        tf.train checkpoints: networks, optimiser state, global step (2 latest)
   logs/               TensorBoard scalars (train/*, val_moving/*, val_instance/*)
   best.weights.h5     generator weights of the best validation score, best.json its scores
-  model.keras         the final generator (best validation weights; chosen BatchNorm mode)
+  model.keras         the final generator (best validation weights, or the last with --keep
+                      last; chosen BatchNorm mode)
   model.json          config, data fingerprint, versions, training summary, the BN choice
 """
 
@@ -114,20 +115,23 @@ def _finish(cfg, out, trainer, validator, record, summary, log) -> dict:
     gen = trainer.generator
     trainer.generator.save(os.path.join(out, "last.keras"))
     best = validator.best if validator is not None else None
-    if best is not None:
+    chosen = best if cfg.keep == "best" else None
+    if chosen is not None:
         gen.load_weights(validator.weights_path)
     if cfg.inference_stats != "auto":
         mode, why = cfg.inference_stats, "set by --inference-stats"
-    elif best is not None:
+    elif chosen is not None:
         mode, why = best["mode"], "better validation score at the best step"
     else:
-        mode, why = "moving", "no validation data; default"
+        mode, why = "moving", ("last weights kept; default" if best is not None
+                               else "no validation data; default")
     final = with_inference_stats(gen, mode)
     path = os.path.join(out, "model.keras")
     final.save(path)
     model_json = {**record, "variant": cfg.variant, "model": "model.keras",
                   "inference_stats": {"mode": mode, "why": why}, "training": summary,
-                  "best_validation": best, "saved": now()}
+                  "best_validation": best, "kept": cfg.keep if chosen else "last",
+                  "saved": now()}
     write_json(os.path.join(out, "model.json"), model_json)
     log(f"saved {path} (BatchNorm at inference: {mode}, {why})")
     return model_json

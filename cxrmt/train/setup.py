@@ -68,7 +68,8 @@ def build_trainer(cfg, strategy, g_optimizer=None, d_optimizer=None):
     v = get_variant(cfg.variant)
     seg_loss = "bce" if (cfg.head == "residual" or v.kind == "unet") else "l1"
     with strategy.scope():
-        nets = build_networks(v, cfg.size, cfg.ngf, cfg.levels, cfg.head, cfg.dropout)
+        nets = build_networks(v, cfg.size, cfg.ngf, cfg.levels, cfg.head, cfg.dropout,
+                              ndf=cfg.ndf)
         trainer = Trainer(nets.generator, nets.discriminator, cfg.lam, v.seg_channels, seg_loss)
         g_opt = g_optimizer or adam(cfg.lr, cfg.beta1, cfg.mixed_precision)
         d_opt = None

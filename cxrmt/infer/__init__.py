@@ -1,0 +1,1 @@
+"""`cxrmt infer`: every output of the model for radiographs on disk, in the documented layout."""
