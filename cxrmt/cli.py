@@ -10,10 +10,12 @@ from cxrmt import __version__
 # Modules that add commands, in --help order.
 COMMAND_MODULES = (
     "cxrmt.commands.core",
+    "cxrmt.infer.commands",
     "cxrmt.data.commands",
     "cxrmt.model.commands",
     "cxrmt.train.commands",
     "cxrmt.evaluate.commands",
+    "cxrmt.evaluate.cv_commands",
     "cxrmt.export.commands",
 )
 

@@ -121,3 +121,14 @@ def test_written_files_get_the_usual_mode(tmp_path):
     path = tmp_path / "x.png"
     write_png(path, np.zeros((2, 2), np.uint8))
     assert (path.stat().st_mode & 0o777) == (0o666 & ~mask)
+
+
+def test_group_write_is_all_or_nothing(tmp_path):
+    """Ctrl-C while the third file of an input's outputs is written: none of them appears."""
+    contents = {tmp_path / "a.png": b"a", tmp_path / "b.png": b"b", tmp_path / "c.png": None}
+    with pytest.raises(TypeError):      # fh.write(None) fails, as an interrupt would, mid-way
+        writers.write_files(contents)
+    assert os.listdir(tmp_path) == []
+    writers.write_files({tmp_path / "a.png": b"a", tmp_path / "b.png": b"b"})
+    assert sorted(os.listdir(tmp_path)) == ["a.png", "b.png"]
+    assert (tmp_path / "b.png").read_bytes() == b"b"

@@ -175,3 +175,34 @@ def test_palette_comes_from_the_caller_or_the_model(mt_model):
     np.testing.assert_array_equal(r.segmentation, custom[r.labels])
     organ = r.labels > 0
     np.testing.assert_array_equal(r.overlay[organ], custom[r.labels[organ]])  # opaque fill
+
+
+def test_relabel_follows_cleaned_masks():
+    """Hand case: a removed speck of right lung turns background, a filled hole in the heart
+    takes the heart's label, untouched pixels keep theirs."""
+    from cxrmt.pipeline import relabel
+
+    labels = np.array([[1, 0, 3, 3],
+                       [0, 0, 3, 0],
+                       [2, 2, 3, 3]], np.uint8)
+    masks = np.zeros((3, 3, 4), np.uint8)           # heart, left lung, right lung
+    masks[0] = [[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1]]   # hole at (1, 3) filled
+    masks[1] = [[0, 0, 0, 0], [0, 0, 0, 0], [1, 1, 0, 0]]
+    # right lung speck at (0, 0) removed by cleanup
+    expect = np.array([[0, 0, 3, 3],
+                       [0, 0, 3, 3],
+                       [2, 2, 3, 3]], np.uint8)
+    np.testing.assert_array_equal(relabel(labels, masks), expect)
+
+
+def test_clean_keeps_one_region_per_organ(mt_model):
+    import cv2
+
+    img = chest(120, 100, seed=5)
+    with Predictor(mt_model, bits_stored=12, clean=True) as p:
+        r = p.run(img)
+    for c in range(3):
+        n, _ = cv2.connectedComponents(r.masks[c].astype(np.uint8), connectivity=8)
+        assert n - 1 <= 1
+    for label, c in ((1, 2), (2, 1), (3, 0)):
+        assert not ((r.labels == label) & (r.masks[c] == 0)).any()

@@ -147,17 +147,23 @@ def prediction_of(result) -> Prediction:
     return Prediction(bone, masks)
 
 
-def evaluate_model(predictor, data_dir, spacing=None, progress=None) -> tuple:
-    """Run `predictor` (a cxrmt.pipeline.Predictor) on every case of the paired folder and score
-    it. Returns (rows, mean per-stage timings in ms)."""
+def evaluate_model(predictor, data_dir, spacing=None, progress=None, ids=None,
+                   on_result=None) -> tuple:
+    """Run `predictor` (a cxrmt.pipeline.Predictor) on the cases `ids` of the paired folder (all
+    by default) and score them. Returns (rows, mean per-stage timings in ms).
+
+    on_result: optional callable(case_id, Result), e.g. to keep the outputs (`cxrmt cv`)."""
     data = PairedDataset(data_dir)
+    ids = data.ids if ids is None else list(ids)
     rows, timings = [], {}
-    for i, cid in enumerate(data.ids):
+    for i, cid in enumerate(ids):
         truth = data.load(cid)
         result = predictor.run(truth.image)
         rows.append(score_case(truth, prediction_of(result), spacing))
         for stage, ms in result.timings.items():
-            timings[stage] = timings.get(stage, 0.0) + ms / len(data.ids)
+            timings[stage] = timings.get(stage, 0.0) + ms / len(ids)
+        if on_result:
+            on_result(cid, result)
         if progress:
-            progress(i + 1, len(data.ids), cid)
+            progress(i + 1, len(ids), cid)
     return rows, {k: round(v, 2) for k, v in timings.items()}

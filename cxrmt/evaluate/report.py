@@ -63,6 +63,15 @@ def cases_csv(rows: list) -> str:
     return buf.getvalue()
 
 
+def read_cases_csv(path) -> list:
+    """The rows of a cases.csv written by `write_results`: metric columns as floats (empty:
+    NaN), the other columns as text."""
+    metrics = set(metric_columns())
+    with open(path, newline="") as fh:
+        return [{k: (float(v) if v else math.nan) if k in metrics else v for k, v in r.items()}
+                for r in csv.DictReader(fh)]
+
+
 def _cell(rows, col, metric):
     vals = [r[col] for r in rows if col in r]
     text = format_mean_std(vals, _DIGITS.get(metric, 3))

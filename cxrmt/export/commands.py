@@ -21,6 +21,9 @@ def register(subparsers) -> None:
     p.add_argument("--fp16", action="store_true",
                    help="also write and check OUT.fp16.onnx (FP32 I/O); engines: strongly typed "
                         "from it on TensorRT >= 11, the FP16 builder flag on TensorRT 10.x")
+    p.add_argument("--half-weights", action="store_true",
+                   help="also write and check OUT.w16.onnx: FP32 maths, weights stored as FP16 "
+                        "(half the file; how the shipped model is stored)")
     p.add_argument("--check-images", nargs="+", default=(), metavar="IMG",
                    help="radiographs for the export checks (default: chest phantoms)")
     p.add_argument("--engine", metavar="OUT", help="also build a TensorRT engine (on this GPU)")
@@ -45,6 +48,8 @@ def _export(args) -> int:
     fp32, fp16 = _onnx_step(args)
     if args.fp16 and fp16 is None:
         fp16 = _fp16_step(fp32, args)
+    if args.half_weights:
+        _half_weights_step(fp32, args)
     served = fp16 or fp32
     if args.engine:
         served = _engine_step(fp32, fp16, args)
@@ -78,6 +83,18 @@ def _fp16_step(fp32: str, args) -> str:
     r = check_fp16(fp32, out, args.check_images or None)
     print(f"{out}: FP16 check passed (Dice vs FP32 >= {r['dice_min']:.4f}, bone PSNR "
           f">= {r['psnr_min_db']:.1f} dB, no overflow)")
+    return out
+
+
+def _half_weights_step(fp32: str, args) -> str:
+    from .fp16 import check_fp16
+    from .half_weights import store_weights_fp16
+    out = os.path.splitext(fp32)[0] + ".w16.onnx"
+    report = store_weights_fp16(fp32, out)
+    r = check_fp16(fp32, out, args.check_images or None)
+    print(f"{out}: {report['converted']} weight tensors stored as FP16, "
+          f"{report['bytes'] / 2**20:.1f} MiB; Dice vs FP32 >= {r['dice_min']:.4f}, bone PSNR "
+          f">= {r['psnr_min_db']:.1f} dB")
     return out
 
 

@@ -44,6 +44,11 @@ def atomic_path(path, suffix=""):
 def write_png(path, pixels: np.ndarray) -> None:
     """Write a (H, W) uint8/uint16 array as an 8- or 16-bit grey PNG, or an (H, W, 3) uint8 RGB
     array as a colour PNG, atomically."""
+    write_bytes(path, encode_png(pixels, path))
+
+
+def encode_png(pixels: np.ndarray, path="<memory>") -> bytes:
+    """PNG bytes of what write_png accepts; `path` only names the file in errors."""
     pixels = np.asarray(pixels)
     grey = pixels.ndim == 2 and pixels.dtype in (np.uint8, np.uint16)
     rgb = pixels.ndim == 3 and pixels.shape[2] == 3 and pixels.dtype == np.uint8
@@ -53,7 +58,7 @@ def write_png(path, pixels: np.ndarray) -> None:
     ok, buf = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR) if rgb else pixels)
     if not ok:
         raise OSError(f"{os.fspath(path)}: PNG encoding failed")
-    write_bytes(path, buf.tobytes())
+    return buf.tobytes()
 
 
 def write_bytes(path, data: bytes) -> None:
@@ -62,6 +67,17 @@ def write_bytes(path, data: bytes) -> None:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def write_files(contents: dict) -> None:
+    """Write {path: bytes} as a group: every file goes to a temporary name first and all are
+    renamed only once every one is written, so a failure (or Ctrl-C) while writing leaves none
+    of them half-written and, before the renames, none of them at all."""
+    with contextlib.ExitStack() as stack:
+        for path, data in contents.items():
+            tmp = stack.enter_context(atomic_path(path))
+            with open(tmp, "wb") as fh:
+                fh.write(data)
 
 
 def write_text(path, text: str) -> None:

@@ -55,8 +55,8 @@ def count_params(model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
-def param_counts(variant, size=512, ngf=64, levels=8) -> dict:
-    nets = build_networks(variant, size, ngf, levels)
+def param_counts(variant, size=512, ngf=64, levels=8, head="paper", ndf=64) -> dict:
+    nets = build_networks(variant, size, ngf, levels, head, ndf=ndf)
     g, d = count_params(nets.generator), count_params(nets.discriminator)
     return {"generator": g, "discriminator": d, "total": g + d}
 

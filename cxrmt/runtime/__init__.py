@@ -19,7 +19,29 @@ BACKENDS = {
     "savedmodel": ("cxrmt.runtime.tf_backend", "SavedModelRunner", "train"),
 }
 
-__all__ = ["BACKENDS", "ModelInfo", "Runner", "backend_key", "open_runner"]
+# user-facing backend name -> the BACKENDS keys it runs
+BACKEND_NAMES = {"onnxruntime": (".onnx",), "tensorrt": (".engine", ".plan"),
+                 "tensorflow": (".keras", "savedmodel")}
+
+__all__ = ["BACKENDS", "BACKEND_NAMES", "ModelInfo", "Runner", "backend_key", "backend_name",
+           "open_runner"]
+
+
+def backend_name(path, wanted: str = "auto") -> str:
+    """The backend that runs `path` ("onnxruntime", "tensorrt", "tensorflow"); with `wanted`
+    other than "auto", an error unless that backend is the one the file needs."""
+    key = backend_key(path)
+    name = next(n for n, keys in BACKEND_NAMES.items() if key in keys)
+    if wanted not in ("auto", name):
+        if wanted not in BACKEND_NAMES:
+            raise ValueError(f"unknown backend {wanted!r}; choose auto or "
+                             f"{', '.join(BACKEND_NAMES)}")
+        hint = {"tensorrt": "build an engine with `cxrmt export MODEL --engine OUT.engine`",
+                "onnxruntime": "export one with `cxrmt export MODEL --onnx OUT.onnx`",
+                "tensorflow": "pass the trained .keras generator"}[wanted]
+        raise ValueError(f"{os.fspath(path)} is a {name} model; --backend {wanted} runs "
+                         f"{'/'.join(BACKEND_NAMES[wanted])} models ({hint})")
+    return name
 
 
 def backend_key(path) -> str:

@@ -1,0 +1,53 @@
+"""FP32 ONNX with its weights stored as FP16: half the file, FP32 arithmetic.
+
+Each large FP32 initializer is stored in FP16 and cast back by a Cast node; ONNX Runtime folds
+those casts into FP32 constants when it loads the model, so inference runs exactly the FP32
+graph on weights rounded to FP16 (relative error <= 2^-11). Unlike an FP16 model, this needs no
+FP16 kernels, so it is the size-saving form for CPUs (the shipped model uses it).
+"""
+
+import os
+
+import numpy as np
+
+from cxrmt._optional import require
+
+from . import metadata as md
+
+FP16_MAX = 65504.0
+
+
+def store_weights_fp16(src, dst, min_elements: int = 1024) -> dict:
+    """Write `dst` from the FP32 ONNX `src`; returns {"converted", "kept", "bytes"}. Tensors
+    below `min_elements` (biases, shapes) and any with values beyond FP16's range stay FP32."""
+    onnx = require("onnx", "train")
+    from onnx import TensorProto, helper, numpy_helper
+
+    if not os.path.isfile(src):
+        raise FileNotFoundError(f"{src}: no such ONNX file")
+    model = onnx.load(os.fspath(src))
+    meta = md.onnx_metadata(model)
+    if meta.get(md.PREFIX + "precision") == "fp16":
+        raise ValueError(f"{src} is an FP16 model already")
+    casts, converted, kept = [], 0, 0
+    for init in model.graph.initializer:
+        if init.data_type != TensorProto.FLOAT:
+            continue
+        arr = numpy_helper.to_array(init)
+        if arr.size < min_elements or np.abs(arr).max(initial=0.0) > FP16_MAX:
+            kept += 1
+            continue
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(arr.astype(np.float16), name + "_fp16"))
+        casts.append(helper.make_node("Cast", [name + "_fp16"], [name], to=TensorProto.FLOAT,
+                                      name=name + "_to_fp32"))
+        converted += 1
+    nodes = casts + list(model.graph.node)    # casts first: the graph stays topologically sorted
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    md.set_onnx_metadata(model, {**meta, md.PREFIX + "weights_storage": "fp16"})
+    onnx.checker.check_model(model, full_check=True)
+    data = model.SerializeToString()
+    from cxrmt.io.writers import write_bytes
+    write_bytes(dst, data)
+    return {"converted": converted, "kept": kept, "bytes": len(data)}

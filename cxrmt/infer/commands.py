@@ -1,0 +1,77 @@
+"""argparse wiring of `cxrmt infer`, the main job. Heavy packages load only when it runs."""
+
+import sys
+
+from cxrmt.runtime import BACKEND_NAMES
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "infer", help="segment the organs and suppress the bones of chest X-rays",
+        description="Run the model on radiographs (PNG/JPEG/TIFF 8/16-bit, DICOM, JSRT .IMG; "
+                    "files, folders and globs) and write, per input <stem>: <stem>_bse.png "
+                    "(bone-suppressed, input size and bit depth), <stem>_seg.png, "
+                    "<stem>_overlay.png and <stem>.json (timings, organ areas, cardiothoracic "
+                    "ratio). Existing outputs are kept unless --force. Unreadable inputs are "
+                    "reported and skipped; the exit code is then 1.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="radiograph files, folders or globs")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: next to each input)")
+    p.add_argument("--model", metavar="FILE",
+                   help="model (.onnx, .engine/.plan, .keras, SavedModel); default: the shipped "
+                        "ONNX model")
+    p.add_argument("--backend", default="auto", choices=("auto", *BACKEND_NAMES),
+                   help="check that the model runs on this backend (auto: by the model's suffix)")
+    p.add_argument("--alpha", type=int, default=128, metavar="0-255",
+                   help="overlay opacity of the organ colours (default 128)")
+    p.add_argument("--clean", action="store_true",
+                   help="keep each organ's largest connected region and fill its holes")
+    p.add_argument("--masks", action="store_true",
+                   help="also write <stem>_mask_{right_lung,left_lung,heart}.png (0/255)")
+    p.add_argument("--dicom-out", action="store_true",
+                   help="for DICOM inputs also write <stem>_bse.dcm (Secondary Capture) and "
+                        "<stem>_seg.dcm (DICOM SEG) in the input's study")
+    p.add_argument("--invert", action="store_true",
+                   help="reverse the input polarity (for files stored bone-dark without saying so)")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--quiet", action="store_true", help="no progress or per-file output")
+    p.set_defaults(func=_infer)
+
+
+def _infer(args) -> int:
+    from .inputs import expand
+
+    if not 0 <= args.alpha <= 255:
+        raise ValueError(f"--alpha must be in 0-255 (got {args.alpha})")
+    files, missing = expand(args.paths)
+    for arg, reason in missing:
+        print(f"cxrmt infer: {arg}: {reason}", file=sys.stderr)
+    if not files:
+        raise FileNotFoundError("no input radiographs found in " + ", ".join(args.paths))
+    failed = _run(args, files)
+    done = len(files) - len(failed)
+    if not args.quiet:
+        where = args.out or "next to the inputs"
+        print(f"cxrmt infer: {done} of {len(files)} radiographs done, outputs in {where}")
+    if failed or missing:
+        print(f"cxrmt infer: {len(failed) + len(missing)} inputs failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run(args, files) -> list:
+    from cxrmt.models import default_model
+    from cxrmt.pipeline import Predictor
+    from cxrmt.runtime import backend_name
+
+    from .run import InferOptions, infer_paths, model_record
+
+    model = args.model or default_model()
+    backend = backend_name(model, args.backend)
+    opts = InferOptions(out=args.out, masks=args.masks, dicom_out=args.dicom_out,
+                        invert=args.invert, force=args.force)
+    if args.dicom_out:
+        from cxrmt._optional import require
+        require("highdicom", "dicom")
+    with Predictor(model, alpha=args.alpha, clean=args.clean, bone_dtype="uint16") as predictor:
+        return infer_paths(predictor, files, opts, model_record(predictor, model, backend),
+                           quiet=args.quiet)

@@ -1,0 +1,155 @@
+"""Run a Predictor over radiographs on disk and write every output in the documented layout.
+
+One input is one transaction: all its images are written to temporary names and renamed together,
+then its JSON; an input that cannot be read or processed is reported and skipped, and nothing of
+it is left behind.
+"""
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from cxrmt import __version__
+from cxrmt.io import ImageFormatError, read_image
+from cxrmt.io.writers import encode_png, write_files, write_text
+
+from .layout import MASK_ORGANS, output_paths
+from .measure import measurements
+
+# Errors that concern one input (reported, the run goes on); anything else is a bug and stops.
+INPUT_ERRORS = (ImageFormatError, ValueError, OSError, FloatingPointError)
+
+
+@dataclass
+class InferOptions:
+    out: str | None = None       # output folder; None: next to each input
+    masks: bool = False          # also one 0/255 PNG per organ
+    dicom_out: bool = False      # DICOM inputs: Secondary Capture + DICOM SEG as well
+    invert: bool = False         # reverse the input's polarity (for files that break conventions)
+    force: bool = False          # overwrite existing outputs
+
+
+def bone_like_input(bone16: np.ndarray, pixels: np.ndarray, white: float) -> np.ndarray:
+    """The full-range uint16 bone image at the input's bit depth: uint8 for 8-bit inputs, uint16
+    on the input's own scale (e.g. 0-4095 for 12-bit JSRT) for 16-bit ones, full-range uint16
+    for float (windowed DICOM) inputs."""
+    if pixels.dtype == np.uint8:
+        return ((bone16.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if pixels.dtype == np.uint16 and white < 65535:
+        return np.rint(bone16 * (float(white) / 65535.0)).astype(np.uint16)
+    return bone16
+
+
+def planned_outputs(path, opts: InferOptions, task: str) -> dict:
+    """{kind: path} this input will produce (the model's task decides which exist)."""
+    from cxrmt.io.dicom import is_dicom
+
+    folder = opts.out or os.path.dirname(os.path.abspath(path))
+    stem = os.path.splitext(os.path.basename(path))[0]
+    paths = output_paths(folder, stem, masks=opts.masks, dicom=opts.dicom_out and is_dicom(path))
+    drop = {"bse": ("seg", "overlay", "seg_dcm", *(f"mask_{o}" for o in MASK_ORGANS)),
+            "seg": ("bse", "bse_dcm")}.get(task, ())
+    return {k: p for k, p in paths.items() if k not in drop}
+
+
+def infer_one(predictor, path, opts: InferOptions, model: dict) -> dict:
+    """Process one input; returns its JSON record. Raises FileExistsError (without --force) or
+    an INPUT_ERRORS exception; nothing is written then."""
+    paths = planned_outputs(path, opts, predictor.info.task)
+    existing = [p for p in paths.values() if os.path.exists(p)]
+    if existing and not opts.force:
+        raise FileExistsError(f"{existing[0]} exists (use --force to overwrite)")
+    t0 = time.perf_counter()
+    rg = read_image(path, invert=opts.invert)
+    read_ms = (time.perf_counter() - t0) * 1e3
+    result = predictor.run(rg)
+    t1 = time.perf_counter()
+    contents = _images(rg, result, paths)
+    write_files(contents)
+    _write_dicom(path, rg, result, paths, model)
+    timings = dict(result.timings, read=read_ms, write=(time.perf_counter() - t1) * 1e3)
+    timings["total"] = sum(v for k, v in timings.items() if k != "total")
+    record = _record(path, rg, result, paths, model, timings)
+    write_text(paths["json"], json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def _images(rg, result, paths) -> dict:
+    """{path: PNG bytes} of the image outputs."""
+    out = {}
+    if result.bone is not None:
+        out[paths["bse"]] = encode_png(bone_like_input(result.bone, rg.pixels, rg.white))
+    if result.masks is not None:
+        out[paths["seg"]] = encode_png(result.segmentation)
+        out[paths["overlay"]] = encode_png(result.overlay)
+        from cxrmt import ORGANS
+
+        for organ in MASK_ORGANS:
+            if f"mask_{organ}" in paths:
+                mask = result.masks[ORGANS.index(organ)]
+                out[paths[f"mask_{organ}"]] = encode_png((mask > 0).astype(np.uint8) * 255)
+    return out
+
+
+def _write_dicom(path, rg, result, paths, model) -> None:
+    if "bse_dcm" not in paths and "seg_dcm" not in paths:
+        return
+    from cxrmt.io.dicom_out import write_secondary_capture, write_segmentation
+
+    if "bse_dcm" in paths:
+        bone = bone_like_input(result.bone, rg.pixels, rg.white)
+        write_secondary_capture(path, bone if bone.dtype == np.uint8 else result.bone,
+                                paths["bse_dcm"])
+    if "seg_dcm" in paths:
+        write_segmentation(path, result.masks, paths["seg_dcm"], model_id=model["name"])
+
+
+def _record(path, rg, result, paths, model, timings) -> dict:
+    spacing = None if result.spacing is None else [float(s) for s in result.spacing]
+    record = {
+        "cxrmt": __version__,
+        "input": {"path": os.path.abspath(path), "height": int(rg.pixels.shape[0]),
+                  "width": int(rg.pixels.shape[1]), "dtype": str(rg.pixels.dtype),
+                  "spacing_mm": spacing},
+        "model": model,
+        "timings_ms": {k: round(v, 2) for k, v in timings.items()},
+        "outputs": {k: os.path.basename(p) for k, p in paths.items()},
+    }
+    if result.masks is not None:
+        record.update(measurements(result.masks, spacing))
+    return record
+
+
+def model_record(predictor, path, backend: str) -> dict:
+    """What the JSON says about the model: file, identity, size, task, backend."""
+    from cxrmt.export.metadata import PREFIX
+
+    meta = predictor.info.meta
+    return {"path": os.path.abspath(path), "name": os.path.basename(os.fspath(path)),
+            "weights_sha256": meta.get(PREFIX + "weights_sha256"),
+            "variant": meta.get(PREFIX + "variant"), "size": predictor.info.size,
+            "task": predictor.info.task, "precision": predictor.info.precision,
+            "backend": backend}
+
+
+def infer_paths(predictor, files, opts: InferOptions, model: dict, quiet=False) -> list:
+    """Process every file; returns [(file, reason)] of the ones that failed."""
+    failed = []
+    bar = len(files) > 1 and not quiet
+    for i, path in enumerate(files):
+        try:
+            infer_one(predictor, path, opts, model)
+        except (FileExistsError, *INPUT_ERRORS) as exc:
+            reason = str(exc) if str(exc).startswith(os.fspath(path)) else f"{path}: {exc}"
+            failed.append((path, reason))
+            print(("\n" if bar else "") + f"cxrmt infer: skipped {reason}", file=sys.stderr)
+        if bar:
+            print(f"\r[{i + 1}/{len(files)}] {os.path.basename(path)}", end="", file=sys.stderr,
+                  flush=True)
+    if bar:
+        print(file=sys.stderr)
+    return failed
