@@ -13,7 +13,7 @@ pydicom = pytest.importorskip("pydicom")
 from pydicom.dataset import FileMetaDataset  # noqa: E402
 from pydicom.uid import (ComputedRadiographyImageStorage,  # noqa: E402
                          DigitalXRayImageStorageForPresentation, ExplicitVRLittleEndian,
-                         generate_uid)
+                         SecondaryCaptureImageStorage, generate_uid)
 
 from cxrmt.io.dicom_out import write_secondary_capture, write_segmentation  # noqa: E402
 
@@ -24,7 +24,7 @@ PATIENT = {"PatientName": "Doe^Jane", "PatientID": "PID-42", "PatientBirthDate":
 
 
 def make_source(path, pixels, sop_class=DigitalXRayImageStorageForPresentation, bits_stored=12,
-                **tags):
+                patient=PATIENT, **tags):
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -35,7 +35,7 @@ def make_source(path, pixels, sop_class=DigitalXRayImageStorageForPresentation, 
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.Modality = "DX" if sop_class == DigitalXRayImageStorageForPresentation else "CR"
-    for k, v in PATIENT.items():
+    for k, v in patient.items():
         setattr(ds, k, v)
     ds.Rows, ds.Columns = pixels.shape[-2:]
     ds.SamplesPerPixel = tags.pop("samples", 1)
@@ -206,3 +206,28 @@ def test_multiframe_and_colour_sources_are_refused(tmp_path):
     with pytest.raises(ImageFormatError, match="rgb.dcm: colour"):
         write_secondary_capture(rgb, np.zeros((H, W), np.uint8), tmp_path / "o.dcm")
     assert not (tmp_path / "o.dcm").exists()
+
+
+def test_minimal_source_and_odd_patient_values(tmp_path):
+    """No patient/study attributes, modality, orientation or spacing: both outputs are still
+    written (type 2 attributes empty); odd but present values are copied verbatim."""
+    bare = make_source(tmp_path / "bare.dcm", np.zeros((H, W), np.uint16),
+                       SecondaryCaptureImageStorage, patient={})
+    del_modality = pydicom.dcmread(bare)
+    del del_modality.Modality
+    del_modality.save_as(bare)
+    odd = make_source(tmp_path / "odd.dcm", np.zeros((H, W), np.uint16), patient={
+        **PATIENT, "PatientName": "Doe Jane"})
+    masks = np.zeros((3, H, W), np.uint8)
+    masks[1, 3:9, 4:20] = 1
+    for src_path in (bare, odd):
+        write_secondary_capture(src_path, np.full((H, W), 7, np.uint16), tmp_path / "sc.dcm")
+        write_segmentation(src_path, masks, tmp_path / "seg.dcm")
+        src = pydicom.dcmread(src_path)
+        for out in (pydicom.dcmread(tmp_path / "sc.dcm"), pydicom.dcmread(tmp_path / "seg.dcm")):
+            assert out.StudyInstanceUID == src.StudyInstanceUID
+            for k in PATIENT:
+                assert str(out.get(k, "")) == str(src.get(k, "")), k
+        assert "PixelSpacing" not in pydicom.dcmread(tmp_path / "sc.dcm")
+        assert np.array_equal(_frames_by_segment(pydicom.dcmread(tmp_path / "seg.dcm"))[2],
+                              masks[1])

@@ -53,3 +53,11 @@ def test_onnx_model_to_fp16_and_triton_without_tensorflow(tmp_path, capsys):
     assert 'string_value: "fp16"' in config
     with pytest.raises(ValueError, match="is FP16; pass the FP32 ONNX"):
         _run([str(tmp_path / "m.fp16.onnx"), "--triton", str(tmp_path / "r2")])
+
+
+def test_half_weights_step_writes_and_checks(tmp_path, capsys):
+    model = affine_model(tmp_path / "m.onnx", 64)
+    assert _run([model, "--half-weights"]) == 0
+    assert "stored as FP16" in capsys.readouterr().out
+    from cxrmt.export.metadata import read_onnx_metadata
+    assert read_onnx_metadata(tmp_path / "m.w16.onnx")["cxrmt.weights_storage"] == "fp16"

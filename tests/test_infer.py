@@ -30,7 +30,10 @@ def inputs(tmp_path):
     write_png(d / "eight.png", (chest(90, 70) >> 4).astype(np.uint8))
     write_png(d / "sixteen.png", (chest(64, 100, seed=1).astype(np.uint32) * 16).astype(np.uint16))
     (4095 - chest(2048, 2048, seed=2)).astype(">u2").tofile(d / "JPCLN001.IMG")  # raw polarity
-    make_dicom(str(d / "scan.dcm"), chest(80, 60, seed=3), PixelSpacing=[0.2, 0.3])
+    from pydicom.uid import generate_uid
+    make_dicom(str(d / "scan.dcm"), chest(80, 60, seed=3), PixelSpacing=[0.2, 0.3],
+               StudyInstanceUID=generate_uid(), SeriesInstanceUID=generate_uid(),
+               PatientID="P1", PatientName="Doe^Jane")
     return d
 
 
@@ -155,3 +158,38 @@ def test_bad_arguments(model, inputs, tmp_path, capsys):
     assert run(tmp_path / "nothing.png", "--model", model) == 1
     assert "nothing.png" in capsys.readouterr().err
     assert run(inputs / "eight.png", "--model", model, "--alpha", "300") == 1
+
+
+def test_dicom_in_dicom_out(model, inputs, tmp_path):
+    """The DICOM input gets a Secondary Capture and a SEG in its study; a PNG gets none."""
+    pydicom = pytest.importorskip("pydicom")
+    pytest.importorskip("highdicom")
+    out = tmp_path / "out"
+    assert run(inputs / "scan.dcm", inputs / "eight.png", "--out", out, "--model", model,
+               "--dicom-out", "--masks") == 0
+    src = pydicom.dcmread(inputs / "scan.dcm")
+    sc, seg = pydicom.dcmread(out / "scan_bse.dcm"), pydicom.dcmread(out / "scan_seg.dcm")
+    assert sc.StudyInstanceUID == seg.StudyInstanceUID == src.StudyInstanceUID
+    assert len({sc.SeriesInstanceUID, seg.SeriesInstanceUID, src.SeriesInstanceUID}) == 3
+    assert (sc.Rows, sc.Columns) == (seg.Rows, seg.Columns) == (80, 60)
+    bse = read(out / "scan_bse.png")
+    np.testing.assert_array_equal(sc.pixel_array, bse)   # the PNG and the DICOM agree
+    labels = [s.SegmentLabel for s in seg.SegmentSequence]
+    assert labels == ["Right lung", "Left lung", "Heart"]
+    frames = seg.pixel_array.reshape(-1, 80, 60)
+    for item, frame in zip(seg.PerFrameFunctionalGroupsSequence, frames):
+        number = item.SegmentIdentificationSequence[0].ReferencedSegmentNumber
+        organ = {1: "right_lung", 2: "left_lung", 3: "heart"}[number]
+        np.testing.assert_array_equal(frame > 0, read(out / f"scan_mask_{organ}.png") > 0)
+    assert not any(n.startswith("eight") and n.endswith(".dcm") for n in os.listdir(out))
+    assert sc.PatientID == seg.PatientID == "P1"
+
+
+def test_a_dicom_that_cannot_be_derived_leaves_nothing(model, tmp_path, capsys):
+    """No study UID: the SEG cannot be written, so none of the input's outputs appear."""
+    pytest.importorskip("highdicom")
+    make_dicom(str(tmp_path / "bare.dcm"), chest(40, 40))
+    out = tmp_path / "out"
+    assert run(tmp_path / "bare.dcm", "--out", out, "--model", model, "--dicom-out") == 1
+    assert "StudyInstanceUID" in capsys.readouterr().err
+    assert not out.exists() or os.listdir(out) == []

@@ -6,4 +6,8 @@ Modules (imported on demand so that `cxrmt --help` stays light):
   cases         score one case -> flat row; read the `cxrmt infer` layout; write reports
   stats         paired t-test, mean +- std formatting
   commands      `cxrmt eval --predictions DIR --data DIR --out DIR`
+  cv            `cxrmt cv`: train and test every fold of every variant (resumable), aggregate
+  cv_report     report.md: the paper's Tables I, III, IV with paired t-tests
+  cv_figures    which figures (Figures 2-8) and their data; figures draws them (matplotlib)
+  cv_commands   argparse of `cxrmt cv`
 """

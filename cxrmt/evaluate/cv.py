@@ -181,18 +181,16 @@ def _prediction_writer(dest):
 def _open_predictor(cfgs):
     from cxrmt.pipeline import Predictor
 
-    paths = [os.path.join(c.out, "model.keras") for c in cfgs]
-    return Predictor(paths[0]) if len(paths) == 1 else PairPredictor(*paths)
+    predictors = [Predictor(os.path.join(c.out, "model.keras")) for c in cfgs]
+    return predictors[0] if len(predictors) == 1 else PairPredictor(*predictors)
 
 
 class PairPredictor:
-    """A segmentation and a bone suppression network as one predictor: masks from the first,
-    bone from the second, per-stage times added (both run on every image)."""
+    """A segmentation and a bone suppression Predictor as one: masks from the first, bone from
+    the second, per-stage times added (both run on every image). Closes both."""
 
-    def __init__(self, seg_model, bse_model):
-        from cxrmt.pipeline import Predictor
-
-        self.seg, self.bse = Predictor(seg_model), Predictor(bse_model)
+    def __init__(self, seg, bse):
+        self.seg, self.bse = seg, bse
 
     def run(self, image):
         a, b = self.seg.run(image), self.bse.run(image)

@@ -44,7 +44,7 @@ def make_all(out, results: dict, folds: int, log=print) -> list:
     if curves:
         made.append(("Figure 6: training losses", fg.loss_curves(
             os.path.join(d, "fig6_losses.png"), curves)))
-    return made
+    return sorted(made, key=lambda m: m[0].split(":")[0])  # by figure number
 
 
 def _has(rows, col) -> bool:

@@ -99,7 +99,8 @@ def table4(results: dict, summaries: dict) -> list:
              if IDENTITY + c in ref[0] else "-" for c in T4_METRICS]
     body.append("| Identity (input) | | | " + " | ".join(ident) + " | - | - | - | - |")
     notes = ["", "Parameters: generator + discriminator (a pair: both networks). Epochs: steps "
-             "× batch / training cases (each augmented copy counts as a case's visit). Training "
+             "× batch / training cases (a sample of an augmented copy counts as a visit of its "
+             "case; with --augment paper the trainer's own epoch is 5 such passes). Training "
              "time: sum over folds (and networks) of model.json's seconds of the session that "
              "finished each run (earlier sessions of a resumed run are not counted). Inference: "
              "mean total time per test image, full resolution, read to decode, after one "

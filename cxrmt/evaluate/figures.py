@@ -26,7 +26,7 @@ def _save(fig, path) -> str:
 def box_plots(path, panels: list, suptitle: str = "") -> str:
     """panels: [(title, {label: values})], one box per label; NaN/inf values are left out."""
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 1, 3.6),
-                             squeeze=False)
+                             squeeze=False, layout="constrained")
     for ax, (title, groups) in zip(axes[0], panels):
         labels = list(groups)
         ax.boxplot([_finite(groups[k]) or [math.nan] for k in labels])
@@ -56,13 +56,16 @@ def case_grid(path, rows: list, suptitle: str = "") -> str:
 
 
 def loss_curves(path, curves: dict) -> str:
-    """curves: {network: {fold: {tag: [(step, value)]}}}; one row per network, one column per
-    tag, one line per fold."""
-    tags = sorted({t for folds in curves.values() for s in folds.values() for t in s})
-    fig, axes = plt.subplots(len(curves), len(tags), figsize=(3.2 * len(tags), 2.6 * len(curves)),
-                             squeeze=False)
+    """curves: {network: {fold: {tag: [(step, value)]}}}; one row per network, one panel per
+    tag it logged, one line per fold."""
+    rows = {net: sorted({t for s in folds.values() for t in s}) for net, folds in curves.items()}
+    ncol = max(len(tags) for tags in rows.values())
+    fig, axes = plt.subplots(len(curves), ncol, figsize=(3.2 * ncol, 2.8 * len(curves)),
+                             squeeze=False, layout="constrained")
     for axrow, (net, folds) in zip(axes, curves.items()):
-        for ax, tag in zip(axrow, tags):
+        for ax in axrow[len(rows[net]):]:
+            ax.axis("off")  # a network without a discriminator logs fewer losses
+        for ax, tag in zip(axrow, rows[net]):
             for fold, series in sorted(folds.items()):
                 if series.get(tag):
                     steps, values = zip(*series[tag])

@@ -15,9 +15,9 @@ import numpy as np
 
 from cxrmt import __version__
 from cxrmt.io import ImageFormatError, read_image
-from cxrmt.io.writers import encode_png, write_files, write_text
+from cxrmt.io.writers import encode_png, staged, write_text
 
-from .layout import MASK_ORGANS, output_paths
+from .layout import DICOM, MASK_ORGANS, output_paths
 from .measure import measurements
 
 # Errors that concern one input (reported, the run goes on); anything else is a bug and stops.
@@ -69,8 +69,12 @@ def infer_one(predictor, path, opts: InferOptions, model: dict) -> dict:
     result = predictor.run(rg)
     t1 = time.perf_counter()
     contents = _images(rg, result, paths)
-    write_files(contents)
-    _write_dicom(path, rg, result, paths, model)
+    dicom = {k: p for k, p in paths.items() if k in DICOM}
+    with staged([*contents, *dicom.values()]) as tmp:
+        for out, data in contents.items():
+            with open(tmp[out], "wb") as fh:
+                fh.write(data)
+        _write_dicom(path, rg, result, {k: tmp[p] for k, p in dicom.items()}, model)
     timings = dict(result.timings, read=read_ms, write=(time.perf_counter() - t1) * 1e3)
     timings["total"] = sum(v for k, v in timings.items() if k != "total")
     record = _record(path, rg, result, paths, model, timings)
@@ -96,7 +100,8 @@ def _images(rg, result, paths) -> dict:
 
 
 def _write_dicom(path, rg, result, paths, model) -> None:
-    if "bse_dcm" not in paths and "seg_dcm" not in paths:
+    """The DICOM outputs named in `paths` (temporary names inside the input's transaction)."""
+    if not paths:
         return
     from cxrmt.io.dicom_out import write_secondary_capture, write_segmentation
 

@@ -84,7 +84,8 @@ def _read_source(source):
     for elem in ds:
         if elem.keyword not in _TYPE2 and elem.keyword != "PixelData":
             ref.add(elem)
-    ref.file_meta = meta
+    if meta is not None:
+        ref.file_meta = meta
     for kw in _TYPE2:  # blanked for highdicom's checks; the real values are copied afterwards
         setattr(ref, kw, "" if kw not in ("StudyDate", "StudyTime", "PatientBirthDate")
                 else None)
@@ -253,7 +254,7 @@ def write_segmentation(source, masks, path, *, model_id="cxrmt") -> None:
     # frame is pixel-aligned with the referenced image (SpatialLocationsPreserved YES), so the
     # spacing lives there; drop the incomplete item.
     shared = seg.SharedFunctionalGroupsSequence[0]
-    if ("PlanePositionSequence" not in shared and "PixelMeasuresSequence" in shared
+    if ("PlaneOrientationSequence" not in shared and "PixelMeasuresSequence" in shared
             and "SliceThickness" not in shared.PixelMeasuresSequence[0]):
         del shared.PixelMeasuresSequence
     _copy_patient_study(seg, ds)

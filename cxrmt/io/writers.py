@@ -69,14 +69,20 @@ def write_bytes(path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def write_files(contents: dict) -> None:
-    """Write {path: bytes} as a group: every file goes to a temporary name first and all are
-    renamed only once every one is written, so a failure (or Ctrl-C) while writing leaves none
-    of them half-written and, before the renames, none of them at all."""
+@contextlib.contextmanager
+def staged(paths):
+    """Yield {path: temporary path} for a group of files; all are renamed into place only when
+    the block succeeds, so a failure (or Ctrl-C) while writing leaves none of them, not even
+    half-written ones."""
     with contextlib.ExitStack() as stack:
+        yield {p: stack.enter_context(atomic_path(p)) for p in paths}
+
+
+def write_files(contents: dict) -> None:
+    """Write {path: bytes} as one group (see `staged`)."""
+    with staged(contents) as tmp:
         for path, data in contents.items():
-            tmp = stack.enter_context(atomic_path(path))
-            with open(tmp, "wb") as fh:
+            with open(tmp[path], "wb") as fh:
                 fh.write(data)
 
 
