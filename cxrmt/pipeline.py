@@ -5,6 +5,9 @@ model's size, layout and task from it. `run` is safe to call from several thread
 Predictor holds no per-call state, ONNX Runtime sessions are thread-safe, and the TensorFlow and
 TensorRT runners serialise their forward pass with a lock (for parallel GPU work, use one
 Predictor per thread).
+
+With a TensorRT engine and a CUDA-built core, `run` stays on the device from the raw image to the
+outputs (`cxrmt.runtime.device_pipeline`); other backends run the kernels on host arrays.
 """
 
 import os
@@ -61,7 +64,10 @@ class Predictor:
     component of each organ and fills its holes (labels follow the cleaned masks). Overlay `filter="point"` by default:
     "linear" looks smoother but costs ~5x more at 2048² on the CPU. `backend_options` go to the
     runner (ONNX Runtime: device="auto"|"cpu"|"cuda", threads; TensorRT: device index; all:
-    task).
+    task). With a batch-1 TensorRT engine and CUDA kernels (`kernel_device` "auto" or "cuda" on a
+    CUDA build), preprocessing, inference, decoding and the overlay run on the GPU around the
+    engine's own buffers, so the radiograph crosses PCIe once each way (`clean=True` draws the
+    overlay of the cleaned labels after the download).
     """
 
     def __init__(self, model, *, window=None, percentile=None, bits_stored=0, invert=False,
@@ -79,6 +85,8 @@ class Predictor:
                                     palette=self.palette)
         self.device = _kernel_device(kernel_device, getattr(self.runner, "on_gpu", False))
         self.clean = clean
+        pipeline = getattr(self.runner, "device_pipeline", None)
+        self._device_pipeline = pipeline if self.device == "cuda" and self.info.batch == 1 else None
 
     # -- public API ---------------------------------------------------------------------------
     def run(self, image, spacing=None) -> Result:
@@ -90,6 +98,8 @@ class Predictor:
         spacings = list(spacings) if spacings is not None else [None] * len(images)
         if len(spacings) != len(images):
             raise ValueError(f"{len(images)} images but {len(spacings)} spacings")
+        if self._device_pipeline is not None:
+            return [self._run_device(im, sp) for im, sp in zip(images, spacings)]
         results = []
         n = self.info.batch
         for start in range(0, len(images), n):
@@ -113,11 +123,8 @@ class Predictor:
         t0 = time.perf_counter()
         pixels, white, file_spacing = _read(image)
         t1 = time.perf_counter()
-        window = self.window
-        if window is None and self.percentile is None and white is not None:
-            window = (0.0, float(white))
         x, frame = kernels.preprocess(pixels, self.info.size, bits_stored=self.bits_stored,
-                                      invert=self.invert, window=window,
+                                      invert=self.invert, window=self._window(white),
                                       percentile=self.percentile, layout=self.info.layout,
                                       device=self.device)
         t2 = time.perf_counter()
@@ -134,16 +141,14 @@ class Predictor:
         return [self._decode(p, y[i:i + 1], infer_ms) for i, p in enumerate(chunk)]
 
     def _decode(self, p: _Prepared, y: np.ndarray, infer_ms: float) -> Result:
-        if not np.isfinite(y).all():
-            raise FloatingPointError("the model produced NaN or Inf (an FP16 overflow?); "
-                                     "re-export without --fp16 or check the model")
+        _check_finite(y)
         t0 = time.perf_counter()
         task, layout = self.info.task, self.info.layout
         out = kernels.decode(y, p.frame, task=task, layout=layout, image=p.pixels,
                              model_input=p.x, input_layout=layout, device=self.device,
                              **self.decode_options)
         seg = rgb = None
-        if self.clean and "masks" in out:
+        if self.clean and out.get("masks") is not None:
             out["masks"] = kernels.cleanup(out["masks"])
             out["labels"] = relabel(out["labels"], out["masks"])
         if task != "bse":
@@ -155,6 +160,39 @@ class Predictor:
         timings["total"] = sum(timings[s] for s in STAGES)
         return Result(out.get("masks"), out.get("labels"), seg, rgb, out.get("bone"), y[0],
                       p.spacing, timings)
+
+    def _window(self, white):
+        """The explicit window: the caller's, else a Radiograph's full scale (None: percentile
+        or the dtype's range, resolved by the kernels)."""
+        if self.window is None and self.percentile is None and white is not None:
+            return (0.0, float(white))
+        return self.window
+
+    def _run_device(self, image, spacing) -> Result:
+        """One image through the runner's DevicePipeline; same outputs as the host path."""
+        t0 = time.perf_counter()
+        pixels, white, file_spacing = _read(image)
+        t1 = time.perf_counter()
+        out = self._device_pipeline.run(
+            pixels, self._window(white), percentile=self.percentile, bits_stored=self.bits_stored,
+            invert=self.invert, overlay=None if self.clean else self.overlay_options,
+            **self.decode_options)
+        _check_finite(out["output"])
+        t2 = time.perf_counter()
+        seg, rgb = None, out["overlay"]
+        if self.clean and out["masks"] is not None:   # the overlay must show the cleaned labels
+            out["masks"] = kernels.cleanup(out["masks"])
+            out["labels"] = relabel(out["labels"], out["masks"])
+        if self.info.task != "bse":
+            seg = kernels.colourise(out["labels"], self.palette)   # cheap: stays on the host
+            if rgb is None:
+                rgb = kernels.overlay(pixels, out["frame"], out["labels"], device=self.device,
+                                      **self.overlay_options)
+        timings = dict(out["timings"], read=_ms(t0, t1))
+        timings["decode"] += _ms(t2, time.perf_counter())
+        timings["total"] = sum(timings[s] for s in STAGES)
+        return Result(out["masks"], out["labels"], seg, rgb, out["bone"], out["output"][0],
+                      spacing if spacing is not None else file_spacing, timings)
 
 
 def relabel(labels: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -183,6 +221,12 @@ def _read(image):
     if pixels.ndim != 2:
         raise ValueError(f"expected a 2-D grey radiograph, got an array of shape {pixels.shape}")
     return pixels, None, None
+
+
+def _check_finite(y: np.ndarray) -> None:
+    if not np.isfinite(y).all():
+        raise FloatingPointError("the model produced NaN or Inf (an FP16 overflow?); "
+                                 "re-export without --fp16 or check the model")
 
 
 def _kernel_device(choice: str, runner_on_gpu: bool) -> str:

@@ -1,6 +1,10 @@
 """TensorRT backend (cxrmt[gpu]): engine + sidecar check, pinned host buffers, one CUDA stream,
 `set_tensor_address` + `execute_async_v3`.
 
+When the compiled core has CUDA, `runner.device_pipeline` (a `DevicePipeline`) also runs
+preprocessing and decoding on the device around the engine's own buffers; otherwise it is None and
+`Predictor` uses host arrays.
+
 The sidecar (`model.engine.json`, written by `cxrmt export --engine`) is checked before the
 engine is deserialised, so an engine from another GPU or TensorRT version fails with the command
 that rebuilds it instead of TensorRT's generic deserialisation error.
@@ -58,6 +62,7 @@ def host_view(ptr: int, spec: TensorSpec) -> np.ndarray:
 
 class TensorRTRunner(Runner):
     on_gpu = True
+    device_pipeline = None
 
     def __init__(self, path, device=0, task=None):
         trt = require("tensorrt", "gpu")
@@ -78,6 +83,25 @@ class TensorRTRunner(Runner):
         inp, out = self.specs
         meta = {**sidecar["model"], "cxrmt.precision": sidecar["key"]["precision"]}
         self.info = info_from_io(inp.shape, out.shape, meta, inp.name, out.name, task)
+        self.device_pipeline = self._device_pipeline(device)
+
+    def _device_pipeline(self, device):
+        """The device-resident pipeline, or None where it cannot run: a core built without CUDA,
+        a batch above 1 or a non-float32 input (the preprocess kernel writes float32)."""
+        from cxrmt import kernels
+
+        inp, out = self.specs
+        if (not kernels.cuda_available() or self.info.batch != 1 or inp.dtype != np.float32
+                or out.dtype not in (np.float32, np.float16)):
+            return None
+        from .device_pipeline import DevicePipeline
+        return DevicePipeline(self._rt, self.stream, self._lock, self._execute, self.info,
+                              int(self._device[0]), int(self._device[1]), self._views[1], device)
+
+    def _execute(self) -> None:
+        """Queue the engine on the stream (caller holds the lock)."""
+        if not self.context.execute_async_v3(stream_handle=int(self.stream)):
+            raise RuntimeError("TensorRT execute_async_v3 failed (see the TensorRT log)")
 
     def _allocate(self) -> None:
         """One pinned host and one device buffer per tensor, bound once to the context."""
@@ -99,8 +123,7 @@ class TensorRTRunner(Runner):
             np.copyto(self._views[0], x, casting="same_kind")
             cuda.call(rt.cudaMemcpyAsync(self._device[0], self._host[0], inp.nbytes, kind_h2d,
                                          self.stream))
-            if not self.context.execute_async_v3(stream_handle=int(self.stream)):
-                raise RuntimeError("TensorRT execute_async_v3 failed (see the TensorRT log)")
+            self._execute()
             cuda.call(rt.cudaMemcpyAsync(self._host[1], self._device[1], out.nbytes, kind_d2h,
                                          self.stream))
             cuda.call(rt.cudaStreamSynchronize(self.stream))
@@ -110,6 +133,9 @@ class TensorRTRunner(Runner):
         if getattr(self, "_rt", None) is None or not hasattr(self, "_host"):
             return
         rt = self._rt
+        if getattr(self, "device_pipeline", None) is not None:
+            self.device_pipeline.close()
+            self.device_pipeline = None
         for h in self._host:
             rt.cudaFreeHost(h)
         for d in self._device:
