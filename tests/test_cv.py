@@ -211,3 +211,25 @@ def test_bad_arguments_are_clear_errors(args, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cxrmt cv: error:" in err and message in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_clean_variant_reuses_the_trained_networks(run, tmp_path):
+    """`mtdg+clean` trains nothing: it tests the mtdg folds again with mask clean-up, and every
+    organ of every prediction is then one 8-connected region at most."""
+    import shutil
+
+    data, out, args, _ = run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    args = [a if a != out else copy for a in args]
+    args[args.index("--variants") + 1] = "mtdg,mtdg+clean"
+    rc, log = cv(*args)
+    assert rc == 0, log
+    assert "training" not in log and log.count("testing") == 2
+    rows = read_rows(copy / "mtdg+clean" / "cases.csv")
+    assert len(rows) == 6
+    for path in (copy / "mtdg+clean").glob("fold*/test/predictions/*_mask_*.png"):
+        mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        assert cv2.connectedComponents((mask > 0).astype(np.uint8), connectivity=8)[0] <= 2
+    t4 = {r[0] for r in table((copy / "report.md").read_text(), "Table IV")}
+    assert "MTdG + clean-up" in t4

@@ -9,6 +9,8 @@ Layout under --out:
 
 A variant is one network, except `st` and `stdg`, which are a segmentation and a bone
 suppression network trained separately, as in the paper; their outputs are combined.
+`<variant>+clean` tests the same trained networks with mask clean-up (largest region per organ,
+holes filled: `cxrmt infer --clean`), so raw and cleaned results sit side by side.
 In cross-validation the validation fold is the test fold, so every run keeps its last weights
 (`keep="last"`): no checkpoint is selected on test data.
 """
@@ -22,17 +24,23 @@ from cxrmt.io.paired import PairedDataset
 from cxrmt.model.variants import VARIANTS
 
 PAIRS = {"st": ("st-seg", "st-bse"), "stdg": ("stdg-seg", "stdg-bse")}
+CLEAN = "+clean"
+
+
+def is_clean(variant: str) -> bool:
+    return variant.endswith(CLEAN)
 
 
 def networks_of(variant: str) -> tuple:
-    """The networks trained for a cv variant (two for st/stdg)."""
+    """The networks trained for a cv variant (two for st/stdg; `+clean` adds none)."""
+    variant = variant[:-len(CLEAN)] if is_clean(variant) else variant
     if variant in PAIRS:
         return PAIRS[variant]
     if variant in VARIANTS:
         return (variant,)
     raise ValueError(f"unknown variant {variant!r}; choose from "
                      f"{', '.join(['mtdg', 'mt', 'stdg', 'st', 'unet', 'autoencoder'])} "
-                     "(or one network of a pair, e.g. st-seg)")
+                     "(or one network of a pair, e.g. st-seg), optionally with +clean")
 
 
 def parse_variants(text: str) -> list:
@@ -124,7 +132,7 @@ def test_fold(cfgs, variant, fold, out, spacing) -> dict:
     if any(r["data"]["val_ids"] != ids for r in records):
         raise ValueError(f"{variant} fold {fold}: the networks were tested on different cases")
     dest = test_dir(out, variant, fold)
-    with _open_predictor(cfgs) as predictor:
+    with _open_predictor(cfgs, is_clean(variant)) as predictor:
         _warm_up(predictor, base_data(cfgs[0]), ids[0])
         rows, timings = evaluate_model(predictor, base_data(cfgs[0]), spacing, ids=ids,
                                        on_result=_prediction_writer(dest))
@@ -178,10 +186,10 @@ def _prediction_writer(dest):
     return write
 
 
-def _open_predictor(cfgs):
+def _open_predictor(cfgs, clean=False):
     from cxrmt.pipeline import Predictor
 
-    predictors = [Predictor(os.path.join(c.out, "model.keras")) for c in cfgs]
+    predictors = [Predictor(os.path.join(c.out, "model.keras"), clean=clean) for c in cfgs]
     return predictors[0] if len(predictors) == 1 else PairPredictor(*predictors)
 
 

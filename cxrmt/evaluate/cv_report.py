@@ -24,6 +24,10 @@ _DIGITS = {"hd95": 2, "rmse": 2, "psnr": 2, "mssim": 4}
 
 
 def name(variant: str) -> str:
+    from .cv import CLEAN, is_clean
+
+    if is_clean(variant):
+        return name(variant[:-len(CLEAN)]) + " + clean-up"
     return NAMES.get(variant, variant)
 
 
