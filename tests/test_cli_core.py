@@ -38,3 +38,20 @@ def test_demo_writes_every_file_and_keeps_the_organs(tmp_path, capsys):
 def test_cli_without_command_prints_help(tmp_path):
     run = subprocess.run([sys.executable, "-m", "cxrmt.cli"], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 2 and "demo" in run.stdout
+
+
+def test_demo_scores_the_shipped_model_against_the_drr_truth(tmp_path):
+    """The report carries the shipped model's own result on the synthetic radiograph, with
+    every score in its range (the DRR is outside its training domain: no level is asserted)."""
+    report = run_demo_report(tmp_path)
+    m = report["shipped_model"]
+    assert m["model"] == "cxrmt-mtdg-jsrt256.onnx"
+    assert set(m["dice"]) == {"heart", "left_lung", "right_lung"}
+    assert all(0.0 <= d <= 1.0 for d in m["dice"].values())
+    assert m["bone_rmse"] >= 0 and m["bsr_lungs"] <= 1.0
+
+
+def run_demo_report(tmp_path):
+    out = tmp_path / "demo"
+    assert cli.main(["demo", "--out", str(out), "--size", "64", "--res", "256"]) == 0
+    return json.loads((out / "report.json").read_text())
