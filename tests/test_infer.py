@@ -193,3 +193,14 @@ def test_a_dicom_that_cannot_be_derived_leaves_nothing(model, tmp_path, capsys):
     assert run(tmp_path / "bare.dcm", "--out", out, "--model", model, "--dicom-out") == 1
     assert "StudyInstanceUID" in capsys.readouterr().err
     assert not out.exists() or os.listdir(out) == []
+
+
+def test_two_inputs_with_one_name_do_not_overwrite_each_other(model, inputs, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    write_png(other / "eight.png", np.zeros((50, 40), np.uint8))
+    out = tmp_path / "out"
+    assert run(inputs / "eight.png", other / "eight.png", "--out", out, "--model", model,
+               "--force") == 1
+    assert "also an output of another input" in capsys.readouterr().err
+    assert read(out / "eight_bse.png").shape == (90, 70)       # the first one's, intact

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from .measure import measurements
 
 # Errors that concern one input (reported, the run goes on); anything else is a bug and stops.
 INPUT_ERRORS = (ImageFormatError, ValueError, OSError, FloatingPointError)
+ENCODERS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass
@@ -56,10 +58,25 @@ def planned_outputs(path, opts: InferOptions, task: str) -> dict:
     return {k: p for k, p in paths.items() if k not in drop}
 
 
-def infer_one(predictor, path, opts: InferOptions, model: dict) -> dict:
-    """Process one input; returns its JSON record. Raises FileExistsError (without --force) or
-    an INPUT_ERRORS exception; nothing is written then."""
+@dataclass
+class Predicted:
+    """One input after the model: what its write phase needs."""
+
+    path: str
+    paths: dict
+    rg: object
+    result: object
+    read_ms: float
+
+
+def predict_one(predictor, path, opts: InferOptions, claimed: set) -> Predicted:
+    """Read and run one input. Raises FileExistsError (an output exists without --force, or
+    another input of this run writes the same file) or an INPUT_ERRORS exception."""
     paths = planned_outputs(path, opts, predictor.info.task)
+    clash = claimed.intersection(paths.values())
+    if clash:
+        raise FileExistsError(f"{min(clash)} is also an output of another input of this run "
+                              "(same file name); use separate --out folders")
     existing = [p for p in paths.values() if os.path.exists(p)]
     if existing and not opts.force:
         raise FileExistsError(f"{existing[0]} exists (use --force to overwrite)")
@@ -67,36 +84,50 @@ def infer_one(predictor, path, opts: InferOptions, model: dict) -> dict:
     rg = read_image(path, invert=opts.invert)
     read_ms = (time.perf_counter() - t0) * 1e3
     result = predictor.run(rg)
+    claimed.update(paths.values())
+    return Predicted(path, paths, rg, result, read_ms)
+
+
+def write_one(p: Predicted, model: dict, encoders=None) -> dict:
+    """Encode and write every output of one input as one group, then its JSON; returns the
+    JSON record. `encoders`: an executor that encodes the PNGs in parallel."""
     t1 = time.perf_counter()
-    contents = _images(rg, result, paths)
-    dicom = {k: p for k, p in paths.items() if k in DICOM}
+    contents = _images(p.rg, p.result, p.paths, encoders)
+    dicom = {k: v for k, v in p.paths.items() if k in DICOM}
     with staged([*contents, *dicom.values()]) as tmp:
         for out, data in contents.items():
             with open(tmp[out], "wb") as fh:
                 fh.write(data)
-        _write_dicom(path, rg, result, {k: tmp[p] for k, p in dicom.items()}, model)
-    timings = dict(result.timings, read=read_ms, write=(time.perf_counter() - t1) * 1e3)
+        _write_dicom(p.path, p.rg, p.result, {k: tmp[v] for k, v in dicom.items()}, model)
+    timings = dict(p.result.timings, read=p.read_ms, write=(time.perf_counter() - t1) * 1e3)
     timings["total"] = sum(v for k, v in timings.items() if k != "total")
-    record = _record(path, rg, result, paths, model, timings)
-    write_text(paths["json"], json.dumps(record, indent=2) + "\n")
+    record = _record(p.path, p.rg, p.result, p.paths, model, timings)
+    write_text(p.paths["json"], json.dumps(record, indent=2) + "\n")
     return record
 
 
-def _images(rg, result, paths) -> dict:
-    """{path: PNG bytes} of the image outputs."""
-    out = {}
+def infer_one(predictor, path, opts: InferOptions, model: dict) -> dict:
+    """Process one input start to finish; returns its JSON record (nothing written on error)."""
+    return write_one(predict_one(predictor, path, opts, set()), model)
+
+
+def _images(rg, result, paths, encoders=None) -> dict:
+    """{path: PNG bytes} of the image outputs (encoded in parallel when given an executor:
+    zlib releases the GIL, and encoding is most of the write time at 2048²)."""
+    arrays = {}
     if result.bone is not None:
-        out[paths["bse"]] = encode_png(bone_like_input(result.bone, rg.pixels, rg.white))
+        arrays[paths["bse"]] = bone_like_input(result.bone, rg.pixels, rg.white)
     if result.masks is not None:
-        out[paths["seg"]] = encode_png(result.segmentation)
-        out[paths["overlay"]] = encode_png(result.overlay)
+        arrays[paths["seg"]] = result.segmentation
+        arrays[paths["overlay"]] = result.overlay
         from cxrmt import ORGANS
 
         for organ in MASK_ORGANS:
             if f"mask_{organ}" in paths:
                 mask = result.masks[ORGANS.index(organ)]
-                out[paths[f"mask_{organ}"]] = encode_png((mask > 0).astype(np.uint8) * 255)
-    return out
+                arrays[paths[f"mask_{organ}"]] = (mask > 0).astype(np.uint8) * 255
+    run = encoders.map if encoders is not None else map
+    return dict(zip(arrays, run(encode_png, arrays.values())))
 
 
 def _write_dicom(path, rg, result, paths, model) -> None:
@@ -142,19 +173,39 @@ def model_record(predictor, path, backend: str) -> dict:
 
 
 def infer_paths(predictor, files, opts: InferOptions, model: dict, quiet=False) -> list:
-    """Process every file; returns [(file, reason)] of the ones that failed."""
-    failed = []
+    """Process every file; returns [(file, reason)] of the ones that failed. Input i + 1 is read
+    and run while input i is encoded and written (one write in flight, so memory stays at two
+    images' outputs); the last write finishes before this returns, also on Ctrl-C."""
+    failed, claimed, pending = [], set(), None
     bar = len(files) > 1 and not quiet
-    for i, path in enumerate(files):
+
+    def fail(path, exc):
+        reason = str(exc) if str(exc).startswith(os.fspath(path)) else f"{path}: {exc}"
+        failed.append((path, reason))
+        print(("\n" if bar else "") + f"cxrmt infer: skipped {reason}", file=sys.stderr)
+
+    def settle(job):
+        if job is not None:
+            try:
+                job[1].result()
+            except INPUT_ERRORS as exc:
+                fail(job[0], exc)
+
+    with ThreadPoolExecutor(1) as writer, ThreadPoolExecutor(ENCODERS) as encoders:
         try:
-            infer_one(predictor, path, opts, model)
-        except (FileExistsError, *INPUT_ERRORS) as exc:
-            reason = str(exc) if str(exc).startswith(os.fspath(path)) else f"{path}: {exc}"
-            failed.append((path, reason))
-            print(("\n" if bar else "") + f"cxrmt infer: skipped {reason}", file=sys.stderr)
-        if bar:
-            print(f"\r[{i + 1}/{len(files)}] {os.path.basename(path)}", end="", file=sys.stderr,
-                  flush=True)
+            for i, path in enumerate(files):
+                try:
+                    p = predict_one(predictor, path, opts, claimed)
+                except (FileExistsError, *INPUT_ERRORS) as exc:
+                    fail(path, exc)
+                else:
+                    settle(pending)
+                    pending = (path, writer.submit(write_one, p, model, encoders))
+                if bar:
+                    print(f"\r[{i + 1}/{len(files)}] {os.path.basename(path)}", end="",
+                          file=sys.stderr, flush=True)
+        finally:
+            settle(pending)
     if bar:
         print(file=sys.stderr)
     return failed
