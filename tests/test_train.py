@@ -94,9 +94,15 @@ def test_resume_continues_with_the_same_state(drr, tmp_path):
     first = checkpoint_values(b)
     assert int(first["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 10
     logs = []
+    first_seconds = json.loads((b / "progress.json").read_text())["seconds"]
     record = run_training(TrainConfig(out=str(b), steps=20, **common), log=logs.append)
     assert any("resumed" in m and "at step 10" in m for m in logs), logs
     assert record["training"]["steps_this_session"] == 10
+    # Training time counts both sessions.
+    tr = record["training"]
+    assert tr["seconds_total"] == pytest.approx(first_seconds + tr["seconds_this_session"],
+                                                abs=0.2)
+    assert json.loads((b / "progress.json").read_text())["step"] == 20
     # The optimiser state written by the interrupted run is what the resumed run started from:
     # iterations 10 -> 20, and 10 + 10 steps give the weights of 20 uninterrupted steps.
     iters = [k for k in first if k.endswith("iterations/.ATTRIBUTES/VARIABLE_VALUE")]

@@ -157,7 +157,7 @@ def _network_meta(cfg, record) -> dict:
     return {"name": cfg.variant, "run": os.path.abspath(cfg.out), "steps": tr["steps"],
             "total_steps": tr["total_steps"], "batch": cfg.batch,
             "train_cases": len(record["data"]["train_ids"]),
-            "seconds": tr.get("seconds_this_session"),
+            "seconds": tr.get("seconds_total", tr.get("seconds_this_session")),
             "params": param_counts(cfg.variant, cfg.size, cfg.ngf, cfg.levels, cfg.head,
                                    cfg.ndf)["total"]}
 

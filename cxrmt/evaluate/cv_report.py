@@ -105,8 +105,9 @@ def table4(results: dict, summaries: dict) -> list:
     notes = ["", "Parameters: generator + discriminator (a pair: both networks). Epochs: steps "
              "× batch / training cases (a sample of an augmented copy counts as a visit of its "
              "case; with --augment paper the trainer's own epoch is 5 such passes). Training "
-             "time: sum over folds (and networks) of model.json's seconds of the session that "
-             "finished each run (earlier sessions of a resumed run are not counted). Inference: "
+             "time: sum over folds (and networks) of the training seconds of every session of "
+             "each run (runs from before progress.json existed count their last session only). "
+             "Inference: "
              "mean total time per test image, full resolution, read to decode, after one "
              "untimed warm-up run."]
     return ["", "## Table IV: summary"] + _table(cols, body) + notes

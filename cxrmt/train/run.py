@@ -8,6 +8,8 @@ Run folder:
   model.keras         the final generator (best validation weights, or the last with --keep
                       last; chosen BatchNorm mode)
   model.json          config, data fingerprint, versions, training summary, the BN choice
+  progress.json       step and training seconds summed over every session (updated at each
+                      checkpoint, so time before a crash or resume is counted)
 """
 
 import os
@@ -17,7 +19,7 @@ from .._optional import require
 from ..model.variants import get_variant
 from . import setup
 from .config import TrainConfig
-from .provenance import now, versions, write_json
+from .provenance import now, read_json, versions, write_json
 
 
 def run_training(cfg: TrainConfig, log=print, g_optimizer=None, d_optimizer=None) -> dict:
@@ -79,6 +81,8 @@ def _loop(cfg, trainer, stream, make_dataset, manager, step_var, total, validato
 
     step = int(step_var.numpy())
     target_reached, t0, start = False, time.perf_counter(), step
+    progress_path = os.path.join(cfg.out, "progress.json")
+    before = (read_json(progress_path) or {}).get("seconds", 0.0) if start else 0.0
     l1_stop = L1Target(StepClock(step, total), cfg.l1_target)
     while step < total and not target_reached:
         n = min(cfg.val_every - step % cfg.val_every, total - step)
@@ -95,6 +99,9 @@ def _loop(cfg, trainer, stream, make_dataset, manager, step_var, total, validato
         target_reached = l1_stop.reached
         step_var.assign(step)
         manager.save(checkpoint_number=step)
+        if setup.is_chief():  # other workers share --out
+            write_json(progress_path, {"step": step,
+                                       "seconds": round(before + time.perf_counter() - t0, 1)})
         if validator is not None:
             scores = validator.run(step)
             for mode, values in scores.items():
@@ -104,6 +111,7 @@ def _loop(cfg, trainer, stream, make_dataset, manager, step_var, total, validato
                 scores.items()))
     return {"steps": step, "steps_this_session": step - start, "total_steps": total,
             "seconds_this_session": round(time.perf_counter() - t0, 1),
+            "seconds_total": round(before + time.perf_counter() - t0, 1),
             "l1_target_reached": target_reached,
             "l1_smoothed": None if l1_stop.ema is None else round(l1_stop.ema, 6)}
 
