@@ -71,7 +71,13 @@ def _run(args, files) -> list:
                         invert=args.invert, force=args.force)
     if args.dicom_out:
         from cxrmt._optional import require
+        from cxrmt.io.dicom import is_dicom
+
         require("highdicom", "dicom")
+        plain = sum(not is_dicom(f) for f in files)
+        if plain and not args.quiet:
+            print(f"cxrmt infer: --dicom-out: {plain} of {len(files)} inputs are not DICOM; "
+                  "they get the PNG outputs only", file=sys.stderr)
     with Predictor(model, alpha=args.alpha, clean=args.clean, bone_dtype="uint16") as predictor:
         return infer_paths(predictor, files, opts, model_record(predictor, model, backend),
                            quiet=args.quiet)
