@@ -203,3 +203,21 @@ def test_train_command_and_mixed_precision(drr, tmp_path, capsys):
     assert np.isfinite(record["best_validation"]["scores"]["moving"]["rmse"])
     with pytest.raises(ValueError, match="--epochs or --steps"):
         TrainConfig(out=str(tmp_path)).validate()
+
+
+def test_logged_losses_are_per_step_means_of_the_last_window():
+    """The trainer reports running means since the round began; StepLosses recovers each step's
+    value and averages the last window. Hand case: steps 1, 3 | 10, 20 give running means 1, 2,
+    4.67, 8.5; the windows are 2 and 15 (not 8.5), and step 4's own value is 20."""
+    from cxrmt.train.callbacks import StepClock, StepLosses
+
+    clock = StepClock(0, 4)
+    cb = StepLosses(clock, every=2)
+    values, windows = [1.0, 3.0, 10.0, 20.0], []
+    for batch, _ in enumerate(values):
+        clock.step = batch + 1
+        cb.on_train_batch_end(batch, {"l1": np.mean(values[:batch + 1])})
+        if clock.step % 2 == 0:
+            windows.append(cb.window["l1"])
+    assert windows == pytest.approx([2.0, 15.0])
+    assert cb.step_values["l1"] == pytest.approx(20.0)

@@ -33,12 +33,35 @@ class StepCounter(RoundCallback):
         self.clock.step = self.clock.start + batch + 1
 
 
+class StepLosses(RoundCallback):
+    """Per-step losses and their mean over the last `every` steps (listed right after
+    StepCounter). The trainer reports running means since the round began; step k's own value
+    is recovered from two consecutive means: (k + 1) m_k - k m_(k-1)."""
+
+    def __init__(self, clock, every=50):
+        super().__init__(clock)
+        self.every = every
+        self.step_values, self.window = {}, {}
+        self._prev, self._sums, self._n = {}, {}, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        for k, v in (logs or {}).items():
+            mean = float(v)
+            self.step_values[k] = mean if batch == 0 else (batch + 1) * mean - batch * self._prev[k]
+            self._prev[k] = mean
+            self._sums[k] = self._sums.get(k, 0.0) + self.step_values[k]
+        self._n += 1
+        if self.clock.step % self.every == 0 or self.clock.step == self.clock.total:
+            self.window = {k: v / self._n for k, v in self._sums.items()}
+            self._sums, self._n = {}, 0
+
+
 class Progress(RoundCallback):
     """Every `every` steps: 'step 1200/9000  g_loss 1.23  ...  0.41 s/step  ETA 53m12s'."""
 
-    def __init__(self, clock, every=50, stream=None):
+    def __init__(self, clock, losses: StepLosses, every=50, stream=None):
         super().__init__(clock)
-        self.every, self.stream = every, stream
+        self.losses, self.every, self.stream = losses, every, stream
         self.t0 = self.s0 = None
 
     def on_train_batch_end(self, batch, logs=None):
@@ -49,28 +72,23 @@ class Progress(RoundCallback):
         if self.clock.step % self.every and self.clock.step != self.clock.total:
             return
         rate = (now - self.t0) / max(self.clock.step - self.s0, 1)
-        losses = "  ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items())
+        losses = "  ".join(f"{k} {v:.4f}" for k, v in self.losses.window.items())
         eta = _hms(rate * (self.clock.total - self.clock.step))
         print(f"step {self.clock.step}/{self.clock.total}  {losses}  {rate:.3f} s/step  ETA {eta}",
               file=self.stream or sys.stdout, flush=True)
 
 
 class L1Target(RoundCallback):
-    """Stops training when the exponential moving average of the per-step L1 reaches target.
+    """Stops training when the exponential moving average of the per-step L1 reaches target."""
 
-    The trainer reports running means over the round; the per-step value is recovered from two
-    consecutive means."""
-
-    def __init__(self, clock, target, decay=0.98):
+    def __init__(self, clock, losses: StepLosses, target, decay=0.98):
         super().__init__(clock)
-        self.target, self.decay = target, decay
+        self.losses, self.target, self.decay = losses, target, decay
         self.ema = None
         self.reached = False
 
     def on_train_batch_end(self, batch, logs=None):
-        mean = float(logs["l1"])
-        value = mean if batch == 0 else (batch + 1) * mean - batch * self._prev
-        self._prev = mean
+        value = self.losses.step_values["l1"]
         self.ema = value if self.ema is None else self.decay * self.ema + (1 - self.decay) * value
         if self.target and self.ema <= self.target:
             self.reached = True
@@ -78,15 +96,16 @@ class L1Target(RoundCallback):
 
 
 class Scalars(RoundCallback):
-    """TensorBoard scalars of the training losses every `every` steps (tf.summary)."""
+    """TensorBoard scalars of the training losses every `every` steps (tf.summary): the mean
+    over those steps, so curves do not jump where a fit() round (a validation) begins."""
 
-    def __init__(self, clock, writer, every=50):
+    def __init__(self, clock, losses: StepLosses, writer, every=50):
         super().__init__(clock)
-        self.writer, self.every = writer, every
+        self.losses, self.writer, self.every = losses, writer, every
 
     def on_train_batch_end(self, batch, logs=None):
         if self.clock.step % self.every == 0:
-            write_scalars(self.writer, logs or {}, self.clock.step, "train/")
+            write_scalars(self.writer, self.losses.window, self.clock.step, "train/")
 
 
 def write_scalars(writer, values: dict, step: int, prefix: str = "") -> None:

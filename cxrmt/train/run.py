@@ -77,20 +77,23 @@ def run_training(cfg: TrainConfig, log=print, g_optimizer=None, d_optimizer=None
 
 def _loop(cfg, trainer, stream, make_dataset, manager, step_var, total, validator, writer, log):
     """fit() in rounds of val_every steps; checkpoint and validate after each round."""
-    from .callbacks import L1Target, Progress, Scalars, StepClock, StepCounter, write_scalars
+    from .callbacks import (L1Target, Progress, Scalars, StepClock, StepCounter, StepLosses,
+                            write_scalars)
 
     step = int(step_var.numpy())
     target_reached, t0, start = False, time.perf_counter(), step
     progress_path = os.path.join(cfg.out, "progress.json")
     before = (read_json(progress_path) or {}).get("seconds", 0.0) if start else 0.0
-    l1_stop = L1Target(StepClock(step, total), cfg.l1_target)
+    l1_stop = L1Target(StepClock(step, total), None, cfg.l1_target)
     while step < total and not target_reached:
         n = min(cfg.val_every - step % cfg.val_every, total - step)
         clock = StepClock(step, total)
-        l1_stop.clock = clock
-        callbacks = [StepCounter(clock), Scalars(clock, writer, cfg.log_every), l1_stop]
+        losses = StepLosses(clock, cfg.log_every)   # per round: the trainer's means restart
+        l1_stop.clock, l1_stop.losses = clock, losses
+        callbacks = [StepCounter(clock), losses, Scalars(clock, losses, writer, cfg.log_every),
+                     l1_stop]
         if not cfg.quiet:
-            callbacks.append(Progress(clock, cfg.log_every))
+            callbacks.append(Progress(clock, losses, cfg.log_every))
         trainer.fit(make_dataset(stream, step * cfg.batch, cfg.batch), steps_per_epoch=n,
                     epochs=1, verbose=0, shuffle=False, callbacks=callbacks)
         if clock.step == step:
