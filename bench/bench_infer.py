@@ -22,9 +22,9 @@ N_IMAGES = 6
 
 
 def _models():
-    from cxrmt.models import DEFAULT
+    import cxrmt.models
 
-    shipped = os.path.join(os.path.dirname(__import__("cxrmt.models").models.__file__), DEFAULT)
+    shipped = os.path.join(os.path.dirname(cxrmt.models.__file__), cxrmt.models.DEFAULT)
     extra = [m for m in os.environ.get("CXRMT_BENCH_MODELS", "").split(os.pathsep) if m]
     return [shipped, *extra]
 

@@ -50,13 +50,21 @@ def _p(a_rows, b_rows, col) -> str:
     return format_p(paired_ttest(*paired(a_rows, b_rows, col))[1])
 
 
+def _absent(results: dict, needed: tuple) -> list:
+    """The line that replaces a comparison table when one of its variants did not run."""
+    missing = [v for v in needed if v not in results]
+    if not missing:
+        return []
+    return ["", f"Not produced: needs the variants {' and '.join(needed)} "
+                f"(missing: {', '.join(missing)})."]
+
+
 def table1(results: dict) -> list:
     """U-Net vs MTdG per organ and segmentation metric, paired t-test over cases."""
     head = ["", "## Table I: segmentation, U-Net vs MTdG"]
-    missing = [v for v in ("unet", "mtdg") if v not in results]
-    if missing:
-        return head + ["", f"Not produced: needs the variants unet and mtdg "
-                           f"(missing: {', '.join(missing)})."]
+    absent = _absent(results, ("unet", "mtdg"))
+    if absent:
+        return head + absent
     u, m = results["unet"], results["mtdg"]
     body = [f"| {organ} | {_LABEL[metric]} | "
             f"{format_mean_std(column(u, f'{metric}_{organ}'), _digits(metric))} | "
@@ -69,10 +77,9 @@ def table1(results: dict) -> list:
 def table3(results: dict) -> list:
     """Autoencoder vs MTdG (bone suppression), with the identity baseline."""
     head = ["", "## Table III: bone suppression, autoencoder vs MTdG"]
-    missing = [v for v in ("autoencoder", "mtdg") if v not in results]
-    if missing:
-        return head + ["", f"Not produced: needs the variants autoencoder and mtdg "
-                           f"(missing: {', '.join(missing)})."]
+    absent = _absent(results, ("autoencoder", "mtdg"))
+    if absent:
+        return head + absent
     a, m = results["autoencoder"], results["mtdg"]
     ident = [{"id": r["id"], **{c: r.get(IDENTITY + c, math.nan) for c in BONE_COLUMNS}}
              for r in m]

@@ -22,16 +22,23 @@ class FP16CheckError(ValueError):
     """The FP16 model is not good enough to ship."""
 
 
-def convert_fp16(src, dst) -> str:
-    """Write `dst`, an FP16 copy of the FP32 ONNX `src` with FP32 input/output."""
+def load_fp32_onnx(src) -> tuple:
+    """(onnx module, model, cxrmt metadata) of an FP32 ONNX; clear errors for a missing file or
+    a model that is FP16 already."""
     onnx = require("onnx", "train")
-    f16 = require("onnxconverter_common.float16", "train")
     if not os.path.isfile(src):
         raise FileNotFoundError(f"{src}: no such ONNX file")
     model = onnx.load(os.fspath(src))
     meta = md.onnx_metadata(model)
     if meta.get(md.PREFIX + "precision") == "fp16":
         raise ValueError(f"{src} is already FP16")
+    return onnx, model, meta
+
+
+def convert_fp16(src, dst) -> str:
+    """Write `dst`, an FP16 copy of the FP32 ONNX `src` with FP32 input/output."""
+    f16 = require("onnxconverter_common.float16", "train")
+    onnx, model, meta = load_fp32_onnx(src)
     _route_input_through_identity(model, onnx)
     with warnings.catch_warnings():  # tiny weights flushed to 1e-7: harmless and very many
         warnings.filterwarnings("ignore", message=r".*will be truncated to -?1e-07")

@@ -6,13 +6,10 @@ graph on weights rounded to FP16 (relative error <= 2^-11). Unlike an FP16 model
 FP16 kernels, so it is the size-saving form for CPUs (the shipped model uses it).
 """
 
-import os
-
 import numpy as np
 
-from cxrmt._optional import require
-
 from . import metadata as md
+from .fp16 import load_fp32_onnx
 
 FP16_MAX = 65504.0
 
@@ -20,15 +17,9 @@ FP16_MAX = 65504.0
 def store_weights_fp16(src, dst, min_elements: int = 1024) -> dict:
     """Write `dst` from the FP32 ONNX `src`; returns {"converted", "kept", "bytes"}. Tensors
     below `min_elements` (biases, shapes) and any with values beyond FP16's range stay FP32."""
-    onnx = require("onnx", "train")
+    onnx, model, meta = load_fp32_onnx(src)
     from onnx import TensorProto, helper, numpy_helper
 
-    if not os.path.isfile(src):
-        raise FileNotFoundError(f"{src}: no such ONNX file")
-    model = onnx.load(os.fspath(src))
-    meta = md.onnx_metadata(model)
-    if meta.get(md.PREFIX + "precision") == "fp16":
-        raise ValueError(f"{src} is an FP16 model already")
     casts, converted, kept = [], 0, 0
     for init in model.graph.initializer:
         if init.data_type != TensorProto.FLOAT:

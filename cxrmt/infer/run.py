@@ -106,11 +106,6 @@ def write_one(p: Predicted, model: dict, encoders=None) -> dict:
     return record
 
 
-def infer_one(predictor, path, opts: InferOptions, model: dict) -> dict:
-    """Process one input start to finish; returns its JSON record (nothing written on error)."""
-    return write_one(predict_one(predictor, path, opts, set()), model)
-
-
 def _images(rg, result, paths, encoders=None) -> dict:
     """{path: PNG bytes} of the image outputs (encoded in parallel when given an executor:
     zlib releases the GIL, and encoding is most of the write time at 2048²)."""
@@ -137,9 +132,10 @@ def _write_dicom(path, rg, result, paths, model) -> None:
     from cxrmt.io.dicom_out import write_secondary_capture, write_segmentation
 
     if "bse_dcm" in paths:
-        bone = bone_like_input(result.bone, rg.pixels, rg.white)
-        write_secondary_capture(path, bone if bone.dtype == np.uint8 else result.bone,
-                                paths["bse_dcm"])
+        # 8-bit sources get 8 bits; others the full-range 16-bit image (the SC keeps no window)
+        bone = (bone_like_input(result.bone, rg.pixels, rg.white) if rg.pixels.dtype == np.uint8
+                else result.bone)
+        write_secondary_capture(path, bone, paths["bse_dcm"])
     if "seg_dcm" in paths:
         write_segmentation(path, result.masks, paths["seg_dcm"], model_id=model["name"])
 
