@@ -61,8 +61,8 @@ class Predictor:
     full scale (its `white`) or, for a bare array, the range of its dtype (`bits_stored` narrows
     it, e.g. 12 for 12-bit data in uint16). Colours: `palette` (4 x 3 uint8 by label), else the
     one in the model's metadata, else the paper's. `clean=True` keeps the largest connected
-    component of each organ and fills its holes (labels follow the cleaned masks). Overlay `filter="point"` by default:
-    "linear" looks smoother but costs ~5x more at 2048² on the CPU. `backend_options` go to the
+    component of each organ and fills its holes (labels follow the cleaned masks). Overlay
+    `filter="point"` by default: "linear" looks smoother but costs ~5x more at 2048² on the CPU. `backend_options` go to the
     runner (ONNX Runtime: device="auto"|"cpu"|"cuda", threads; TensorRT: device index; all:
     task). With a batch-1 TensorRT engine and CUDA kernels (`kernel_device` "auto" or "cuda" on a
     CUDA build), preprocessing, inference, decoding and the overlay run on the GPU around the
