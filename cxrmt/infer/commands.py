@@ -50,8 +50,8 @@ def _infer(args) -> int:
     failed = _run(args, files)
     done = len(files) - len(failed)
     if not args.quiet:
-        where = args.out or "next to the inputs"
-        print(f"cxrmt infer: {done} of {len(files)} radiographs done, outputs in {where}")
+        where = f"in {args.out}" if args.out else "next to the inputs"
+        print(f"cxrmt infer: {done} of {len(files)} radiographs done, outputs {where}")
     if failed or missing:
         print(f"cxrmt infer: {len(failed) + len(missing)} inputs failed", file=sys.stderr)
         return 1
