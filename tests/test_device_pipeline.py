@@ -259,6 +259,77 @@ def test_runners_without_a_device_pipeline_keep_the_host_path(tmp_path):
         assert p._device_pipeline is None and p.device == "cpu"
 
 
+NEEDS_CUDA = pytest.mark.skipif(
+    importlib.util.find_spec("cuda") is None or not k.cuda_available(),
+    reason="needs a CUDA device and cuda-python")
+
+
+def _stand_in(tmp_path, layout, task, out_dtype, size=64):
+    """A real-CUDA runner (tests/gpu_standin.py) around the closed-form ONNX model."""
+    from gpu_standin import StandInEngineRunner
+
+    path = affine_model(tmp_path / "m.onnx", size, layout, task)
+    with open_runner(path) as ort:
+        info = ort.info
+    return StandInEngineRunner(info, path, out_dtype=out_dtype)
+
+
+@NEEDS_CUDA
+@pytest.mark.cuda
+@pytest.mark.parametrize("layout,task,out_dtype", [("nchw", "mt", np.float32),
+                                                   ("nhwc", "mt", np.float16),
+                                                   ("nhwc", "seg", np.float32),
+                                                   ("nchw", "bse", np.float16)])
+def test_device_pipeline_on_a_gpu_with_a_stand_in_engine(tmp_path, layout, task, out_dtype):
+    """Real device memory, stream, events and *_cuda kernels; only the engine is ONNX Runtime."""
+    opts = dict(bits_stored=12, invert=True, bone_dtype="uint16", resample="area",
+                filter="linear", alpha=90)
+    with _stand_in(tmp_path, layout, task, out_dtype) as runner:
+        dev = Predictor(runner, **opts)
+        twins = Predictor(runner, **opts)          # the same CUDA kernels on host arrays
+        twins._device_pipeline = None
+        cpu = Predictor(runner, kernel_device="cpu", **opts)
+        assert dev._device_pipeline is runner.device_pipeline and dev.device == "cuda"
+        shapes = [(300, 240), (2048, 1536), (40, 40), (301, 300)]   # grow, reuse, grow
+        for i, shape in enumerate(shapes):
+            img = chest(*shape, seed=i)
+            a, b, c = dev.run(img), twins.run(img), cpu.run(img)
+            np.testing.assert_allclose(a.output, b.output, atol=1e-5)
+            for field in ("masks", "labels", "segmentation", "overlay"):
+                ref = getattr(b, field)
+                if ref is None:
+                    assert getattr(a, field) is None and getattr(c, field) is None, field
+                    continue
+                np.testing.assert_array_equal(getattr(a, field), ref, field)
+                assert np.mean(getattr(a, field) != getattr(c, field)) < 1e-3, field
+            if task != "seg":
+                assert np.abs(a.bone.astype(int) - b.bone.astype(int)).max() <= 1
+                assert np.abs(a.bone.astype(int) - c.bone.astype(int)).max() <= 2
+            assert all(a.timings[s] >= 0 for s in STAGES) and a.timings["inference"] > 0
+        assert runner.executed == 3 * len(shapes)
+
+
+@NEEDS_CUDA
+@pytest.mark.cuda
+def test_device_pipeline_on_a_gpu_is_thread_safe_and_cleans_up(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _stand_in(tmp_path, "nchw", "mt", np.float16) as runner:
+        p = Predictor(runner, percentile=(2.0, 98.0), clean=True)
+        assert p.device == "cuda"
+        imgs = [chest(500 + 37 * i, 400 + 11 * i, seed=i) for i in range(6)]
+        serial = [p.run(img) for img in imgs]
+        with ThreadPoolExecutor(4) as pool:
+            parallel = list(pool.map(p.run, imgs * 2))
+        for r, s in zip(parallel, serial * 2):
+            for field in FIELDS:
+                np.testing.assert_array_equal(getattr(r, field), getattr(s, field), field)
+        host = Predictor(runner, kernel_device="cpu", percentile=(2.0, 98.0), clean=True)
+        ref = host.run(imgs[0])
+        assert np.mean(serial[0].labels != ref.labels) < 1e-3
+    assert runner.device_pipeline is None and not runner._host    # everything freed
+
+
 NEEDS_GPU = pytest.mark.skipif(
     importlib.util.find_spec("tensorrt") is None or importlib.util.find_spec("cuda") is None
     or not k.cuda_available(), reason="needs a CUDA device and TensorRT")
