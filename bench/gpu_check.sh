@@ -15,7 +15,7 @@ CXRMT_CUDA=ON CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=${arch}" python3 -m pip ins
 python3 -c "from cxrmt import kernels as k; i = k.build_info(); print(i); assert k.cuda_available()" \
   | tee -a "$OUT/gpu.txt" || exit 1
 timeout 300 python3 -m pytest -q -n 8 -p no:cacheprovider tests 2>&1 | tee "$OUT/tests.log" | tail -40
-timeout 120 compute-sanitizer --tool memcheck --leak-check none python3 -m pytest -q -x \
+timeout 120 compute-sanitizer --tool memcheck python3 -m pytest -q -x \
   -p no:cacheprovider tests/test_cuda.py -k "not 2048" 2>&1 | tail -15 | tee "$OUT/memcheck.log"
 timeout 240 python3 -m pytest -q -p no:cacheprovider bench/bench_cuda.py bench/bench_kernels.py \
   --benchmark-enable --benchmark-columns=min,median,mean,rounds \

@@ -304,7 +304,11 @@ def test_device_pipeline_on_a_gpu_with_a_stand_in_engine(tmp_path, layout, task,
                 assert np.mean(getattr(a, field) != getattr(c, field)) < 1e-3, field
             if task != "seg":
                 assert np.abs(a.bone.astype(int) - b.bone.astype(int)).max() <= 1
-                assert np.abs(a.bone.astype(int) - c.bone.astype(int)).max() <= 2
+                # CPU and CUDA preprocessing differ by ~1e-5, which can move an FP16 output by
+                # one step (2^-11 of [-1, 1] is 16 levels of 16 bits) at a few pixels.
+                diff = np.abs(a.bone.astype(int) - c.bone.astype(int))
+                assert diff.max() <= (2 if out_dtype == np.float32 else 18)
+                assert np.mean(diff > 2) < 1e-3
             assert all(a.timings[s] >= 0 for s in STAGES) and a.timings["inference"] > 0
         assert runner.executed == 3 * len(shapes)
 

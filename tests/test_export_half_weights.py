@@ -19,6 +19,7 @@ def matmul_model(path, w, bias):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, w.shape[1]])],
         [numpy_helper.from_array(w, "w"), numpy_helper.from_array(bias, "b")])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8            # loadable by every supported onnxruntime, not only the newest
     set_onnx_metadata(m, {"cxrmt.size": "8"})
     onnx.save(m, str(path))
 
