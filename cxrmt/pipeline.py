@@ -93,6 +93,10 @@ class Predictor:
         """`image`: a path, a `cxrmt.io.Radiograph` or a 2-D array (display polarity)."""
         return self.run_batch([image], [spacing])[0]
 
+    def model_input(self, image) -> np.ndarray:
+        """The preprocessed model input of one image (batch axis 1), as `run` feeds the model."""
+        return self._prepare(image, None).x
+
     def run_batch(self, images, spacings=None) -> list:
         """Results for several images, sent through the model `info.batch` at a time."""
         spacings = list(spacings) if spacings is not None else [None] * len(images)

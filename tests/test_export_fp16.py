@@ -4,7 +4,7 @@ and catches overflow and quality loss."""
 import numpy as np
 import pytest
 
-from cxrmt.export.fp16 import FP16CheckError, compare, failures
+from cxrmt.export.precision import PrecisionCheckError, compare, failures
 from cxrmt.pipeline import Result
 
 pytest.importorskip("onnxconverter_common", reason="FP16 export needs onnxconverter-common")
@@ -72,32 +72,34 @@ def test_fp16_model_is_half_inside_float_outside_and_close(fp32_onnx, tmp_path, 
 def test_fp16_check_passes_a_confident_model(tmp_path):
     """An untrained U-Net's segmentation logits hover around 0, so FP16 rounding flips many
     mask pixels; the hand-built model has organ-shaped, confident masks like a trained one."""
-    from cxrmt.export.fp16 import check_fp16, convert_fp16
+    from cxrmt.export.fp16 import convert_fp16
+    from cxrmt.export.precision import check_precision
     from test_runtime_fixtures import affine_model, chest
 
     fp32 = affine_model(tmp_path / "a.onnx", 64)
     half = convert_fp16(fp32, str(tmp_path / "a.fp16.onnx"))
     images = [chest(300, 240, seed=s) for s in range(2)]
-    report = check_fp16(fp32, half, images)
+    report = check_precision(fp32, half, images)
     assert report["psnr_min_db"] >= 45 and report["dice_min"] >= 0.995
     assert report["dice_min"] < 1.0 or report["psnr_min_db"] < float("inf")  # FP16 did differ
 
 
 def test_fp16_nan_output_becomes_a_check_failure():
-    from cxrmt.export.fp16 import _run
+    from cxrmt.export.precision import _run
 
     class Overflowing:
         def run(self, image):
             raise FloatingPointError("the model produced NaN or Inf")
 
-    with pytest.raises(FP16CheckError, match="FP16 overflow"):
-        _run(Overflowing(), [None])
+    with pytest.raises(PrecisionCheckError, match="FP16 overflow"):
+        list(_run(Overflowing(), [None]))
 
 
 def test_fp16_out_of_range_model_is_refused(fp32_onnx, tmp_path):
     """Weights far beyond FP16's comfortable range: the converter clamps them (to 1e4) and the
     activations saturate, so FP16 and FP32 part ways; the check must refuse the FP16 model."""
-    from cxrmt.export.fp16 import check_fp16, convert_fp16
+    from cxrmt.export.fp16 import convert_fp16
+    from cxrmt.export.precision import check_precision
 
     m = onnx.load(fp32_onnx)
     first = next(i for i in m.graph.initializer if len(i.dims) == 4)
@@ -106,6 +108,6 @@ def test_fp16_out_of_range_model_is_refused(fp32_onnx, tmp_path):
     hot = str(tmp_path / "hot.onnx")
     onnx.save(m, hot)
     convert_fp16(hot, str(tmp_path / "hot.fp16.onnx"))
-    with pytest.raises(FP16CheckError, match="overflow|collapsed|Dice|PSNR") as err:
-        check_fp16(hot, str(tmp_path / "hot.fp16.onnx"))
+    with pytest.raises(PrecisionCheckError, match="overflow|collapsed|Dice|PSNR") as err:
+        check_precision(hot, str(tmp_path / "hot.fp16.onnx"))
     print(err.value)

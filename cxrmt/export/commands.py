@@ -1,5 +1,5 @@
-"""`cxrmt export`: Keras generator -> checked ONNX [-> FP16 ONNX] [-> TensorRT engine]
-[-> Triton repository]. Heavy packages load only inside the steps that use them; each
+"""`cxrmt export`: Keras generator -> checked ONNX [-> FP16 ONNX] [-> INT8 ONNX]
+[-> TensorRT engine] [-> Triton repository]. Heavy packages load only inside the steps that use them; each
 invocation is its own process, as a full-width export needs ~12 GB."""
 
 import os
@@ -24,8 +24,17 @@ def register(subparsers) -> None:
     p.add_argument("--half-weights", action="store_true",
                    help="also write and check OUT.w16.onnx: FP32 maths, weights stored as FP16 "
                         "(half the file; how the shipped model is stored)")
+    p.add_argument("--int8", action="store_true",
+                   help="also write and check OUT.int8.onnx for CPUs: int8 weights and "
+                        "activations calibrated on --calibrate, output layer kept FP32")
+    p.add_argument("--calibrate", nargs="+", default=(), metavar="PATH",
+                   help="radiographs (files, folders, globs) whose activation ranges calibrate "
+                        "--int8; a few dozen real ones from the target scanner")
     p.add_argument("--check-images", nargs="+", default=(), metavar="IMG",
                    help="radiographs for the export checks (default: chest phantoms)")
+    p.add_argument("--check-data", metavar="DIR",
+                   help="paired-layout folder (images/, masks/): check against its reference "
+                        "masks, Dice >= 0.995 x FP32's (instead of agreement with FP32)")
     p.add_argument("--engine", metavar="OUT", help="also build a TensorRT engine (on this GPU)")
     p.add_argument("--dla", type=int, metavar="N",
                    help="build for DLA core N (Jetson), GPU fallback")
@@ -45,11 +54,16 @@ def _export(args) -> int:
         raise FileNotFoundError(f"{args.model}: no such model file")
     if args.adopt and not (args.engine and args.model.lower().endswith(".onnx")):
         raise ValueError("--adopt needs MODEL.onnx and --engine ENGINE")
+    if args.int8 and not args.calibrate:
+        raise ValueError("--int8 needs --calibrate PATH...: real radiographs to measure the "
+                         "activation ranges on")
     fp32, fp16 = _onnx_step(args)
     if args.fp16 and fp16 is None:
         fp16 = _fp16_step(fp32, args)
     if args.half_weights:
         _half_weights_step(fp32, args)
+    if args.int8:
+        _int8_step(fp32, args)
     served = fp16 or fp32
     if args.engine:
         served = _engine_step(fp32, fp16, args)
@@ -77,25 +91,54 @@ def _onnx_step(args):
 
 
 def _fp16_step(fp32: str, args) -> str:
-    from .fp16 import check_fp16, convert_fp16
+    from .fp16 import convert_fp16
+    from .precision import check_precision
     out = os.path.splitext(fp32)[0] + ".fp16.onnx"
     convert_fp16(fp32, out)
-    r = check_fp16(fp32, out, args.check_images or None)
+    r = check_precision(fp32, out, *_check_set(args))
     print(f"{out}: FP16 check passed (Dice vs FP32 >= {r['dice_min']:.4f}, bone PSNR "
           f">= {r['psnr_min_db']:.1f} dB, no overflow)")
     return out
 
 
 def _half_weights_step(fp32: str, args) -> str:
-    from .fp16 import check_fp16
     from .half_weights import store_weights_fp16
+    from .precision import check_precision
     out = os.path.splitext(fp32)[0] + ".w16.onnx"
     report = store_weights_fp16(fp32, out)
-    r = check_fp16(fp32, out, args.check_images or None)
+    r = check_precision(fp32, out, *_check_set(args), label="FP16-weights")
     print(f"{out}: {report['converted']} weight tensors stored as FP16, "
           f"{report['bytes'] / 2**20:.1f} MiB; Dice vs FP32 >= {r['dice_min']:.4f}, bone PSNR "
           f">= {r['psnr_min_db']:.1f} dB")
     return out
+
+
+def _int8_step(fp32: str, args) -> str:
+    from cxrmt.infer.inputs import expand
+
+    from .int8 import quantize_int8
+    from .precision import check_precision
+    images, missing = expand(args.calibrate)
+    if missing:
+        raise FileNotFoundError("; ".join(f"{a}: {why}" for a, why in missing) + " (--calibrate)")
+    out = os.path.splitext(fp32)[0] + ".int8.onnx"
+    report = quantize_int8(fp32, out, images)
+    r = check_precision(fp32, out, *_check_set(args), label="INT8")
+    agree = (f"Dice >= {r['dice_ratio_min']:.4f} x FP32's" if r["dice_ratio_min"] is not None
+             else f"Dice vs FP32 >= {r['dice_min']:.4f}")
+    print(f"{out}: INT8 check passed ({report['images']} calibration images, "
+          f"{report['rewritten']} transposed convolutions made sub-pixel, "
+          f"{report['bytes'] / 2**20:.1f} MiB; {agree}, bone PSNR >= {r['psnr_min_db']:.1f} dB)")
+    return out
+
+
+def _check_set(args) -> tuple:
+    """(images, truths) for one precision check: --check-data's cases with their masks, else
+    --check-images (default: phantoms) without truth. Fresh iterators on every call."""
+    if args.check_data:
+        from .precision import paired_cases
+        return paired_cases(args.check_data)
+    return (args.check_images or None), None
 
 
 def _engine_step(fp32: str, fp16, args) -> str:
