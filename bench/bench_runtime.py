@@ -1,12 +1,14 @@
-"""ONNX Runtime latency, FP32 vs FP16 ONNX, at 256 and 512, and the Predictor end to end
-(2048² 12-bit radiograph -> masks, labels, colours, overlay, bone image), with GFLOP/s.
+"""ONNX Runtime latency, FP32 vs FP16 vs INT8 ONNX, at 256 and 512, and the Predictor end to end
+(2048² 12-bit radiograph -> masks, labels, colours, overlay, bone image), with GFLOP/s (of the
+FP32 graph, so the INT8 figure is an effective rate).
 
 Run:  pytest bench/bench_runtime.py --benchmark-only --benchmark-columns=median,min,max
       CXRMT_BENCH_PAPER=1 ... adds the paper's full-width MTdG (ngf 64; its export peaks at ~15 GB
       and a few minutes, so it is off by default).
       CXRMT_BENCH_SLIM_NGF (default 16) sets the slim model's width.
 Models are exported in a child process (TensorFlow never enters the timing process) into
-build/bench-models/, reused across runs. Without TensorFlow/tf2onnx the benchmarks skip.
+build/bench-models/, reused across runs; the INT8 variant is calibrated on chest phantoms (the
+weights are seeded, not trained). Without TensorFlow/tf2onnx the benchmarks skip.
 """
 
 import os
@@ -54,8 +56,14 @@ def _model(ngf: int, size: int) -> Path:
 
 
 def _variant(fp32: Path, precision: str) -> Path:
-    """The FP32 or FP16 ONNX of a benchmark model."""
-    return fp32 if precision == "fp32" else fp32.with_suffix(".fp16.onnx")
+    """The FP32, FP16 or INT8 ONNX of a benchmark model."""
+    if precision == "fp32":
+        return fp32
+    path = fp32.with_suffix(f".{precision}.onnx")
+    if precision == "int8" and not path.exists():
+        from cxrmt.export.int8 import quantize_int8
+        quantize_int8(fp32, path, [phantom(700 + 50 * s, 600, seed=s) for s in range(8)])
+    return path
 
 
 def _params(kind: tuple):
@@ -79,27 +87,26 @@ def _report(benchmark, gflop: float) -> None:
               f"{gflop / median:.0f} GFLOP/s")
 
 
-@pytest.mark.parametrize("name, ngf, size, precision", _params(("fp32", "fp16")))
+@pytest.mark.parametrize("name, ngf, size, precision", _params(("fp32", "fp16", "int8")))
 def test_onnxruntime_latency(benchmark, name, ngf, size, precision):
     from cxrmt.export.flops import gflop
 
     fp32 = _model(ngf, size)
     path = _variant(fp32, precision)
     benchmark.group = f"onnxruntime-{name}-{size}"
-    x = np.repeat(np.random.default_rng(0).uniform(-1, 1, (1, 1, size, size)), 3, 1)
-    x = x.astype(np.float32)
-    with open_runner(fp32, device="cpu") as ref:
-        y_ref = ref.run(x)
+    with Predictor(fp32, device="cpu") as p:   # a chest-like input inside INT8's calibration
+        x = p.model_input(phantom(900, 800, seed=42))
+        y_ref = p.runner.run(x)
     # One session at a time, so only the timed session's threads compete for the cores.
     with open_runner(path, device="cpu") as r:
         y = benchmark(r.run, x)
     assert y.shape == (1, 6, size, size) and np.isfinite(y).all()
-    assert np.abs(y - y_ref).max() < (0.05 if precision == "fp16" else 1e-4)
+    assert np.abs(y - y_ref).max() < {"fp32": 1e-4, "fp16": 0.05, "int8": 0.25}[precision]
     _report(benchmark, gflop(fp32))
 
 
 @pytest.mark.parametrize("name, ngf, size, precision",
-                         [p for p in _params(("fp32",)) if p.values[2] == 512])
+                         [p for p in _params(("fp32", "int8")) if p.values[2] == 512])
 def test_predictor_end_to_end_2048(benchmark, name, ngf, size, precision):
     """2048² 12-bit radiograph to every output; target: paper MTdG <= 0.5 s on 2 cores."""
     from cxrmt.export.flops import gflop

@@ -54,3 +54,18 @@ def test_weights_beyond_fp16_range_stay_fp32(tmp_path, rng):
 def test_missing_source(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.onnx"):
         store_weights_fp16(tmp_path / "nope.onnx", tmp_path / "h.onnx")
+
+
+def test_unpacking_gives_plain_fp32_constants_of_the_rounded_weights(tmp_path, rng):
+    from cxrmt.export.half_weights import unpack_half_weights
+
+    w = rng.normal(0, 1, (64, 48)).astype(np.float32)
+    matmul_model(tmp_path / "a.onnx", w, np.zeros(48, np.float32))
+    store_weights_fp16(tmp_path / "a.onnx", tmp_path / "h.onnx", min_elements=100)
+    m = onnx.load(str(tmp_path / "h.onnx"))
+    assert unpack_half_weights(m) == 1
+    assert not [n for n in m.graph.node if n.op_type == "Cast"]
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    assert set(inits) == {"w", "b"} and inits["w"].dtype == np.float32
+    np.testing.assert_array_equal(inits["w"], w.astype(np.float16).astype(np.float32))
+    onnx.checker.check_model(m, full_check=True)

@@ -42,3 +42,22 @@ def store_weights_fp16(src, dst, min_elements: int = 1024) -> dict:
     from cxrmt.io.writers import write_bytes
     write_bytes(dst, data)
     return {"converted": converted, "kept": kept, "bytes": len(data)}
+
+
+def unpack_half_weights(model) -> int:
+    """Undo `store_weights_fp16` in place: every Cast of an initializer becomes an FP32
+    initializer (graph rewrites such as the INT8 export need weights as plain constants).
+    Returns the number of weights unpacked."""
+    from onnx import numpy_helper
+
+    g = model.graph
+    inits = {i.name: i for i in g.initializer}
+    casts = [n for n in g.node if n.op_type == "Cast" and n.input[0] in inits]
+    for n in casts:
+        value = numpy_helper.to_array(inits[n.input[0]]).astype(np.float32)
+        g.initializer.append(numpy_helper.from_array(value, n.output[0]))
+        g.node.remove(n)
+    read = {i for n in g.node for i in n.input}
+    for name in {n.input[0] for n in casts} - read:
+        g.initializer.remove(inits[name])
+    return len(casts)

@@ -20,6 +20,7 @@ from cxrmt._optional import require
 
 from . import metadata as md
 from .fp16 import load_fp32_onnx
+from .half_weights import unpack_half_weights
 from .subpixel import rewrite_conv_transposes
 
 REWRITE_ATOL = 1e-4    # the sub-pixel graph must equal the original (FP32 rounding only)
@@ -60,6 +61,7 @@ def quantize_int8(src, dst, calibration) -> dict:
         raise ValueError(f"{src} is already INT8")
     q = require("onnxruntime.quantization", "train")
     xs = calibration_inputs(src, calibration)
+    unpack_half_weights(model)          # FP16-stored weights (the shipped model) as constants
     head = output_layer_nodes(model)
     rewritten = rewrite_conv_transposes(model, keep=set(head))
     with tempfile.TemporaryDirectory(prefix="cxrmt-int8-") as tmp:

@@ -74,7 +74,7 @@ def rewrite_conv_transposes(model, keep=()) -> int:
 
     g = model.graph
     inits = {i.name: i for i in g.initializer}
-    nodes, used, count = [], set(), 0
+    nodes, count = [], 0
     for node in g.node:
         init = inits.get(node.input[1]) if node.op_type == "ConvTranspose" else None
         w = numpy_helper.to_array(init) if init is not None else None
@@ -84,11 +84,10 @@ def rewrite_conv_transposes(model, keep=()) -> int:
         new_nodes, new_inits = phase_nodes(node, w, helper, numpy_helper)
         nodes.extend(new_nodes)
         g.initializer.extend(new_inits)
-        used.add(init.name)
         count += 1
-    for name in used:   # the original weights, unless something else reads them
-        if not any(name in n.input for n in nodes):
-            g.initializer.remove(inits[name])
     del g.node[:]
     g.node.extend(nodes)
+    read = {i for n in g.node for i in n.input}
+    for init in [i for i in g.initializer if i.name not in read]:   # the original weights
+        g.initializer.remove(init)
     return count
