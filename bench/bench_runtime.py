@@ -27,7 +27,8 @@ from cxrmt.runtime import open_runner
 MODELS = Path(__file__).resolve().parents[1] / "build" / "bench-models"
 SLIM_NGF = int(os.environ.get("CXRMT_BENCH_SLIM_NGF", "16"))
 PAPER = os.environ.get("CXRMT_BENCH_PAPER") == "1"
-CONFIGS = [("slim", SLIM_NGF, 256), ("slim", SLIM_NGF, 512), ("paper", 64, 256), ("paper", 64, 512)]
+CONFIGS = [("shipped", 32, 256), ("slim", SLIM_NGF, 256), ("slim", SLIM_NGF, 512),
+           ("paper", 64, 256), ("paper", 64, 512)]
 
 EXPORT = textwrap.dedent("""
     import sys, keras
@@ -42,8 +43,12 @@ EXPORT = textwrap.dedent("""
 """)
 
 
-def _model(ngf: int, size: int) -> Path:
-    """FP32 ONNX of an 8-level MTdG (weights seeded), exported once in a child process."""
+def _model(ngf: int, size: int, name: str = "") -> Path:
+    """FP32 ONNX of an 8-level MTdG (weights seeded), exported once in a child process; for
+    "shipped", the model inside the package."""
+    if name == "shipped":
+        from cxrmt.models import default_model
+        return Path(default_model())
     path = MODELS / f"mtdg-ngf{ngf}-{size}.onnx"
     if not (path.exists() and path.with_suffix(".fp16.onnx").exists()):
         for mod in ("tensorflow", "tf2onnx", "onnxconverter_common"):
@@ -59,9 +64,10 @@ def _variant(fp32: Path, precision: str) -> Path:
     """The FP32, FP16 or INT8 ONNX of a benchmark model."""
     if precision == "fp32":
         return fp32
-    path = fp32.with_suffix(f".{precision}.onnx")
+    path = MODELS / f"{fp32.stem}.{precision}.onnx"
     if precision == "int8" and not path.exists():
         from cxrmt.export.int8 import quantize_int8
+        MODELS.mkdir(parents=True, exist_ok=True)
         quantize_int8(fp32, path, [phantom(700 + 50 * s, 600, seed=s) for s in range(8)])
     return path
 
@@ -70,7 +76,9 @@ def _params(kind: tuple):
     out = []
     for name, ngf, size in CONFIGS:
         for prec in kind:
-            marks = [] if name == "slim" or PAPER else [pytest.mark.skip(
+            if name == "shipped" and prec == "fp16":
+                continue                      # its FP16-stored weights are the FP32 variant
+            marks = [] if name != "paper" or PAPER else [pytest.mark.skip(
                 reason="paper-width MTdG: set CXRMT_BENCH_PAPER=1 (its export peaks at ~15 GB)")]
             out.append(pytest.param(name, ngf, size, prec, marks=marks,
                                     id=f"{name}-ngf{ngf}-{size}-{prec}"))
@@ -91,7 +99,7 @@ def _report(benchmark, gflop: float) -> None:
 def test_onnxruntime_latency(benchmark, name, ngf, size, precision):
     from cxrmt.export.flops import gflop
 
-    fp32 = _model(ngf, size)
+    fp32 = _model(ngf, size, name)
     path = _variant(fp32, precision)
     benchmark.group = f"onnxruntime-{name}-{size}"
     with Predictor(fp32, device="cpu") as p:   # a chest-like input inside INT8's calibration
@@ -106,19 +114,21 @@ def test_onnxruntime_latency(benchmark, name, ngf, size, precision):
 
 
 @pytest.mark.parametrize("name, ngf, size, precision",
-                         [p for p in _params(("fp32", "int8")) if p.values[2] == 512])
+                         [p for p in _params(("fp32", "int8"))
+                          if p.values[2] == 512 or p.values[0] == "shipped"])
 def test_predictor_end_to_end_2048(benchmark, name, ngf, size, precision):
     """2048² 12-bit radiograph to every output; target: paper MTdG <= 0.5 s on 2 cores."""
     from cxrmt.export.flops import gflop
 
     img = phantom(2048, 2048, seed=3)
     benchmark.group = "predictor-2048-to-all-outputs"
-    with Predictor(_variant(_model(ngf, size), precision), bits_stored=12, device="cpu") as p:
+    with Predictor(_variant(_model(ngf, size, name), precision), bits_stored=12,
+                   device="cpu") as p:
         r = benchmark(p.run, img)
     assert r.masks.shape == (3, 2048, 2048) and r.bone.shape == (2048, 2048)
     assert r.overlay.shape == (2048, 2048, 3)
     benchmark.extra_info.update({k: round(v, 1) for k, v in r.timings.items()})
-    _report(benchmark, gflop(_model(ngf, size)))
+    _report(benchmark, gflop(_model(ngf, size, name)))
 
 
 JSRT = Path(os.environ.get("CXRMT_JSRT_DIR", Path(__file__).resolve().parents[2] / "shared" /
