@@ -65,10 +65,12 @@ def _variant(fp32: Path, precision: str) -> Path:
     if precision == "fp32":
         return fp32
     path = MODELS / f"{fp32.stem}.{precision}.onnx"
-    if precision == "int8" and not path.exists():
-        from cxrmt.export.int8 import quantize_int8
-        MODELS.mkdir(parents=True, exist_ok=True)
-        quantize_int8(fp32, path, [phantom(700 + 50 * s, 600, seed=s) for s in range(8)])
+    if precision == "int8":
+        import cxrmt.export.int8 as int8
+        sources = (fp32, Path(int8.__file__))    # rebuilt when the model or the exporter changes
+        if not path.exists() or any(path.stat().st_mtime < p.stat().st_mtime for p in sources):
+            MODELS.mkdir(parents=True, exist_ok=True)
+            int8.quantize_int8(fp32, path, [phantom(700 + 50 * s, 600, seed=s) for s in range(8)])
     return path
 
 

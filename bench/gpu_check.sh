@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # One call on a lent GPU machine (see README "GPU checks"): build the core with the CUDA kernels,
 # run every test (the CUDA ones included), a memory check of the kernels, and the GPU benchmarks.
-# Logs go to $OUT (the device tool's folder) or ./gpu-check.
+# Logs go to $OUT (the device tool's folder) or ./gpu-check. Exits non-zero if any step failed.
 set -uo pipefail
 OUT=${OUT:-gpu-check}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 PATH=/usr/local/cuda/bin:$PATH
+failed=()
+step() {  # step NAME LOG COMMAND...: run, keep the log, remember a failure
+  local name=$1 log=$2; shift 2
+  "$@" 2>&1 | tee "$OUT/$log" | tail -40
+  [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("$name")
+}
 nvidia-smi --query-gpu=name,driver_version,compute_cap,clocks.sm,clocks.mem,temperature.gpu \
   --format=csv | tee "$OUT/gpu.txt"
 python3 -c "import sys, numpy, onnxruntime, cv2; print(sys.version.split()[0], numpy.__version__,
@@ -14,9 +20,10 @@ CXRMT_CUDA=ON CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=${arch}" python3 -m pip ins
   --no-build-isolation --no-deps -e . >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 python3 -c "from cxrmt import kernels as k; i = k.build_info(); print(i); assert k.cuda_available()" \
   | tee -a "$OUT/gpu.txt" || exit 1
-timeout 300 python3 -m pytest -q -n 8 -p no:cacheprovider tests 2>&1 | tee "$OUT/tests.log" | tail -40
-timeout 120 compute-sanitizer --tool memcheck python3 -m pytest -q -x \
-  -p no:cacheprovider tests/test_cuda.py -k "not 2048" 2>&1 | tail -15 | tee "$OUT/memcheck.log"
-timeout 240 python3 -m pytest -q -p no:cacheprovider bench/bench_cuda.py bench/bench_kernels.py \
-  --benchmark-enable --benchmark-columns=min,median,mean,rounds \
-  --benchmark-json="$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" | tail -45
+step tests tests.log timeout 300 python3 -m pytest -q -n 8 -p no:cacheprovider tests
+step memcheck memcheck.log timeout 120 compute-sanitizer --tool memcheck --error-exitcode 1 \
+  python3 -m pytest -q -x -p no:cacheprovider tests/test_cuda.py -k "not 2048"
+step bench bench.log timeout 240 python3 -m pytest -q -p no:cacheprovider bench/bench_cuda.py \
+  bench/bench_kernels.py --benchmark-enable --benchmark-columns=min,median,mean,rounds \
+  --benchmark-json="$OUT/bench.json"
+[ ${#failed[@]} -eq 0 ] || { echo "gpu_check: failed steps: ${failed[*]}"; exit 1; }

@@ -34,6 +34,10 @@ def test_compare_and_failures_on_known_results(rng):
     ratio = compare([_result(masks, bone, out)], [_result(flipped, bone, out)], [truth])
     assert ratio["dice_ratio_min"] < 0.995 and "x FP32's" in failures(ratio)[0]
 
+    empty = np.zeros_like(masks)              # both models miss every organ: no loss
+    none = compare([_result(empty, bone, out)], [_result(empty, bone, out)], [truth])
+    assert none["dice_ratio_min"] == 1.0 and not failures(none)
+
 
 @pytest.fixture(scope="module")
 def fp32_onnx(tmp_path_factory):
@@ -92,7 +96,7 @@ def test_fp16_nan_output_becomes_a_check_failure():
             raise FloatingPointError("the model produced NaN or Inf")
 
     with pytest.raises(PrecisionCheckError, match="FP16 overflow"):
-        list(_run(Overflowing(), [None]))
+        list(_run(Overflowing(), [None], "FP16"))
 
 
 def test_fp16_out_of_range_model_is_refused(fp32_onnx, tmp_path):

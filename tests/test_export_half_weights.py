@@ -63,9 +63,13 @@ def test_unpacking_gives_plain_fp32_constants_of_the_rounded_weights(tmp_path, r
     matmul_model(tmp_path / "a.onnx", w, np.zeros(48, np.float32))
     store_weights_fp16(tmp_path / "a.onnx", tmp_path / "h.onnx", min_elements=100)
     m = onnx.load(str(tmp_path / "h.onnx"))
+    # A Cast that is no weight storage (int64 -> int32, like a shape) stays as it is.
+    m.graph.initializer.append(numpy_helper.from_array(np.array([2, 48], np.int64), "shape64"))
+    m.graph.node.append(helper.make_node("Cast", ["shape64"], ["shape32"], to=TensorProto.INT32))
+    m.graph.output.append(helper.make_tensor_value_info("shape32", TensorProto.INT32, [2]))
     assert unpack_half_weights(m) == 1
-    assert not [n for n in m.graph.node if n.op_type == "Cast"]
+    assert [n.output[0] for n in m.graph.node if n.op_type == "Cast"] == ["shape32"]
     inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
-    assert set(inits) == {"w", "b"} and inits["w"].dtype == np.float32
+    assert set(inits) == {"w", "b", "shape64"} and inits["w"].dtype == np.float32
     np.testing.assert_array_equal(inits["w"], w.astype(np.float16).astype(np.float32))
     onnx.checker.check_model(m, full_check=True)

@@ -12,19 +12,22 @@ from cxrmt.export.subpixel import rewrite_conv_transposes  # noqa: E402
 
 
 def conv_transpose_loop(x, w, b, s, p):
-    """Scatter every input pixel through the kernel (the definition), then crop the pads."""
+    """Scatter every input pixel through the kernel (the definition), then crop the pads
+    (`p`: one value or (rows, columns))."""
     cin, h, wd = x.shape
-    cout, k = w.shape[1], w.shape[2]
-    full = np.zeros((cout, (h - 1) * s + k, (wd - 1) * s + k))
+    cout, ky, kx = w.shape[1:]
+    py, px = (p, p) if np.isscalar(p) else p
+    full = np.zeros((cout, (h - 1) * s + ky, (wd - 1) * s + kx))
     for i in range(h):
         for j in range(wd):
-            full[:, i * s:i * s + k, j * s:j * s + k] += np.einsum("c,cokl->okl", x[:, i, j], w)
-    out = full[:, p:full.shape[1] - p, p:full.shape[2] - p]
+            full[:, i * s:i * s + ky, j * s:j * s + kx] += np.einsum("c,cokl->okl", x[:, i, j], w)
+    out = full[:, py:full.shape[1] - py, px:full.shape[2] - px]
     return out + (b[:, None, None] if b is not None else 0)
 
 
-def model_of(layers, shape):
-    """A chain of ConvTranspose nodes: layers = [(w, b, s, p, extra attributes)]."""
+def model_of(layers, shape, named=True):
+    """A chain of ConvTranspose nodes: layers = [(w, b, s, p, extra attributes)]; p None: no
+    pads attribute; p a pair: (rows, columns)."""
     nodes, inits, x = [], [], "x"
     for i, (w, b, s, p, extra) in enumerate(layers):
         inits.append(numpy_helper.from_array(w, f"w{i}"))
@@ -32,8 +35,10 @@ def model_of(layers, shape):
         if b is not None:
             inits.append(numpy_helper.from_array(b, f"b{i}"))
             ins.append(f"b{i}")
-        nodes.append(helper.make_node("ConvTranspose", ins, [f"y{i}"], name=f"up{i}",
-                                      strides=[s, s], pads=[p] * 4, **extra))
+        if p is not None:
+            extra = dict(extra, pads=[p, p, p, p] if np.isscalar(p) else [*p, *p])
+        nodes.append(helper.make_node("ConvTranspose", ins, [f"y{i}"], name=f"up{i}" if named
+                                      else None, strides=[s, s], **extra))
         x = f"y{i}"
     g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
                                                                      shape)],
@@ -91,3 +96,20 @@ def test_kept_nodes_are_left_alone(rng):
     assert rewrite_conv_transposes(m, keep={"up1"}) == 1
     assert [n.name for n in m.graph.node if n.op_type == "ConvTranspose"] == ["up1"]
     np.testing.assert_allclose(run(m, x), before, atol=1e-4)
+
+
+def test_no_pads_attribute_unnamed_nodes_and_unequal_kernels(rng):
+    """k == s without a pads attribute, nodes without names, a 4x2 kernel with pads (1, 0)."""
+    x = rng.normal(size=(1, 3, 4, 5)).astype(np.float32)
+    w1 = rng.normal(size=(3, 4, 2, 2)).astype(np.float32)
+    w2 = rng.normal(size=(4, 2, 4, 2)).astype(np.float32)
+    m = model_of([(w1, None, 2, None, {}), (w2, None, 2, (1, 0), {})], x.shape, named=False)
+    assert rewrite_conv_transposes(m) == 2
+    names = [n.name for n in m.graph.node] + [i.name for i in m.graph.initializer]
+    assert len(names) == len(set(names))                       # every new name unique
+    onnx.checker.check_model(m, full_check=True)
+    h = conv_transpose_loop(x[0].astype(np.float64), w1.astype(np.float64), None, 2, 0)
+    ref = conv_transpose_loop(h, w2.astype(np.float64), None, 2, (1, 0))
+    out = run(m, x)[0]
+    assert out.shape == ref.shape == (2, 16, 20)
+    np.testing.assert_allclose(out, ref, atol=1e-4)

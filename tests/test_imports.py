@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-HEAVY = ("tensorflow", "tensorrt", "keras", "torch", "cuda", "pycuda", "onnxruntime", "tf2onnx")
+HEAVY = ("tensorflow", "tensorrt", "keras", "torch", "cuda", "pycuda", "onnxruntime", "tf2onnx",
+         "onnx", "onnxconverter_common")
 
 PROBE = """
 import json, sys

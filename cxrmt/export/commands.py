@@ -30,11 +30,13 @@ def register(subparsers) -> None:
     p.add_argument("--calibrate", nargs="+", default=(), metavar="PATH",
                    help="radiographs (files, folders, globs) whose activation ranges calibrate "
                         "--int8; a few dozen real ones from the target scanner")
-    p.add_argument("--check-images", nargs="+", default=(), metavar="IMG",
-                   help="radiographs for the export checks (default: chest phantoms)")
-    p.add_argument("--check-data", metavar="DIR",
-                   help="paired-layout folder (images/, masks/): check against its reference "
-                        "masks, Dice >= 0.995 x FP32's (instead of agreement with FP32)")
+    checks = p.add_mutually_exclusive_group()
+    checks.add_argument("--check-images", nargs="+", default=(), metavar="IMG",
+                        help="radiographs for the export checks (default: chest phantoms)")
+    checks.add_argument("--check-data", metavar="DIR",
+                        help="paired-layout folder (images/, masks/): check against its "
+                             "reference masks, Dice >= 0.995 x FP32's (instead of agreement "
+                             "with FP32)")
     p.add_argument("--engine", metavar="OUT", help="also build a TensorRT engine (on this GPU)")
     p.add_argument("--dla", type=int, metavar="N",
                    help="build for DLA core N (Jetson), GPU fallback")
@@ -54,16 +56,14 @@ def _export(args) -> int:
         raise FileNotFoundError(f"{args.model}: no such model file")
     if args.adopt and not (args.engine and args.model.lower().endswith(".onnx")):
         raise ValueError("--adopt needs MODEL.onnx and --engine ENGINE")
-    if args.int8 and not args.calibrate:
-        raise ValueError("--int8 needs --calibrate PATH...: real radiographs to measure the "
-                         "activation ranges on")
+    calibration = _calibration(args)
     fp32, fp16 = _onnx_step(args)
     if args.fp16 and fp16 is None:
         fp16 = _fp16_step(fp32, args)
     if args.half_weights:
         _half_weights_step(fp32, args)
     if args.int8:
-        _int8_step(fp32, args)
+        _int8_step(fp32, args, calibration)
     served = fp16 or fp32
     if args.engine:
         served = _engine_step(fp32, fp16, args)
@@ -79,8 +79,10 @@ def _onnx_step(args):
         meta = read_onnx_metadata(args.model)
         if not meta:
             raise ValueError(f"{args.model}: no cxrmt metadata; export it from the .keras model")
-        if meta.get("cxrmt.precision") == "fp16":
-            raise ValueError(f"{args.model} is FP16; pass the FP32 ONNX it was made from")
+        precision = meta.get("cxrmt.precision", "fp32")
+        if precision != "fp32":
+            raise ValueError(f"{args.model} is {precision.upper()}; pass the FP32 ONNX it was "
+                             "made from")
         return args.model, None
     if not args.onnx:
         raise ValueError("--onnx OUT is needed to export a .keras model")
@@ -92,44 +94,72 @@ def _onnx_step(args):
 
 def _fp16_step(fp32: str, args) -> str:
     from .fp16 import convert_fp16
-    from .precision import check_precision
     out = os.path.splitext(fp32)[0] + ".fp16.onnx"
-    convert_fp16(fp32, out)
-    r = check_precision(fp32, out, *_check_set(args))
-    print(f"{out}: FP16 check passed (Dice vs FP32 >= {r['dice_min']:.4f}, bone PSNR "
-          f">= {r['psnr_min_db']:.1f} dB, no overflow)")
+    _, r = _write_checked(fp32, out, lambda tmp: convert_fp16(fp32, tmp), args, "FP16")
+    print(f"{out}: FP16 check passed ({_agreement(r)}, bone PSNR >= {r['psnr_min_db']:.1f} dB, "
+          "no overflow)")
     return out
 
 
 def _half_weights_step(fp32: str, args) -> str:
     from .half_weights import store_weights_fp16
-    from .precision import check_precision
     out = os.path.splitext(fp32)[0] + ".w16.onnx"
-    report = store_weights_fp16(fp32, out)
-    r = check_precision(fp32, out, *_check_set(args), label="FP16-weights")
+    report, r = _write_checked(fp32, out, lambda tmp: store_weights_fp16(fp32, tmp), args,
+                               "FP16-weights")
     print(f"{out}: {report['converted']} weight tensors stored as FP16, "
-          f"{report['bytes'] / 2**20:.1f} MiB; Dice vs FP32 >= {r['dice_min']:.4f}, bone PSNR "
+          f"{report['bytes'] / 2**20:.1f} MiB; {_agreement(r)}, bone PSNR "
           f">= {r['psnr_min_db']:.1f} dB")
     return out
 
 
-def _int8_step(fp32: str, args) -> str:
-    from cxrmt.infer.inputs import expand
-
+def _int8_step(fp32: str, args, calibration: list) -> str:
     from .int8 import quantize_int8
+    out = os.path.splitext(fp32)[0] + ".int8.onnx"
+    report, r = _write_checked(fp32, out, lambda tmp: quantize_int8(fp32, tmp, calibration),
+                               args, "INT8")
+    print(f"{out}: INT8 check passed ({report['images']} calibration images, "
+          f"{report['rewritten']} transposed convolutions made sub-pixel, "
+          f"{report['bytes'] / 2**20:.1f} MiB; {_agreement(r)}, bone PSNR "
+          f">= {r['psnr_min_db']:.1f} dB)")
+    return out
+
+
+def _write_checked(fp32: str, out: str, write, args, label: str) -> tuple:
+    """(write's report, the check's report). The model is written under a temporary name and
+    renamed to `out` only once it passes its check: a refused model is never left at `out`."""
     from .precision import check_precision
+    tmp = out[:-len(".onnx")] + ".unchecked.onnx"
+    try:
+        report = write(tmp)
+        checked = check_precision(fp32, tmp, *_check_set(args), label=label, name=out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    os.replace(tmp, out)
+    return report, checked
+
+
+def _agreement(r: dict) -> str:
+    if r["dice_ratio_min"] is not None:
+        return f"Dice >= {r['dice_ratio_min']:.4f} x FP32's"
+    return f"Dice vs FP32 >= {r['dice_min']:.4f}"
+
+
+def _calibration(args) -> list:
+    """--calibrate's radiographs, resolved before any step runs."""
+    if not args.int8:
+        if args.calibrate:
+            raise ValueError("--calibrate is for --int8")
+        return []
+    if not args.calibrate:
+        raise ValueError("--int8 needs --calibrate PATH...: real radiographs to measure the "
+                         "activation ranges on")
+    from cxrmt.infer.inputs import expand
     images, missing = expand(args.calibrate)
     if missing:
         raise FileNotFoundError("; ".join(f"{a}: {why}" for a, why in missing) + " (--calibrate)")
-    out = os.path.splitext(fp32)[0] + ".int8.onnx"
-    report = quantize_int8(fp32, out, images)
-    r = check_precision(fp32, out, *_check_set(args), label="INT8")
-    agree = (f"Dice >= {r['dice_ratio_min']:.4f} x FP32's" if r["dice_ratio_min"] is not None
-             else f"Dice vs FP32 >= {r['dice_min']:.4f}")
-    print(f"{out}: INT8 check passed ({report['images']} calibration images, "
-          f"{report['rewritten']} transposed convolutions made sub-pixel, "
-          f"{report['bytes'] / 2**20:.1f} MiB; {agree}, bone PSNR >= {r['psnr_min_db']:.1f} dB)")
-    return out
+    return images
 
 
 def _check_set(args) -> tuple:

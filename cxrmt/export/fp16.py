@@ -14,14 +14,16 @@ from . import metadata as md
 
 def load_fp32_onnx(src) -> tuple:
     """(onnx module, model, cxrmt metadata) of an FP32 ONNX; clear errors for a missing file or
-    a model that is FP16 already."""
+    a model that is FP16 or INT8 already."""
     onnx = require("onnx", "train")
     if not os.path.isfile(src):
         raise FileNotFoundError(f"{src}: no such ONNX file")
     model = onnx.load(os.fspath(src))
     meta = md.onnx_metadata(model)
-    if meta.get(md.PREFIX + "precision") == "fp16":
-        raise ValueError(f"{src} is already FP16")
+    precision = meta.get(md.PREFIX + "precision", "fp32")
+    if precision != "fp32":
+        raise ValueError(f"{src} is already {precision.upper()}; pass the FP32 ONNX it was "
+                         "made from")
     return onnx, model, meta
 
 

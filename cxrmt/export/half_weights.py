@@ -10,6 +10,7 @@ import numpy as np
 
 from . import metadata as md
 from .fp16 import load_fp32_onnx
+from .graph_edit import attributes, drop_unread_initializers
 
 FP16_MAX = 65504.0
 
@@ -45,19 +46,19 @@ def store_weights_fp16(src, dst, min_elements: int = 1024) -> dict:
 
 
 def unpack_half_weights(model) -> int:
-    """Undo `store_weights_fp16` in place: every Cast of an initializer becomes an FP32
+    """Undo `store_weights_fp16` in place: every FP16 initializer cast to FP32 becomes an FP32
     initializer (graph rewrites such as the INT8 export need weights as plain constants).
     Returns the number of weights unpacked."""
-    from onnx import numpy_helper
+    from onnx import TensorProto, numpy_helper
 
     g = model.graph
     inits = {i.name: i for i in g.initializer}
-    casts = [n for n in g.node if n.op_type == "Cast" and n.input[0] in inits]
+    casts = [n for n in g.node if n.op_type == "Cast" and n.input[0] in inits
+             and inits[n.input[0]].data_type == TensorProto.FLOAT16
+             and attributes(n).get("to") == TensorProto.FLOAT]
     for n in casts:
         value = numpy_helper.to_array(inits[n.input[0]]).astype(np.float32)
         g.initializer.append(numpy_helper.from_array(value, n.output[0]))
         g.node.remove(n)
-    read = {i for n in g.node for i in n.input}
-    for name in {n.input[0] for n in casts} - read:
-        g.initializer.remove(inits[name])
+    drop_unread_initializers(g)
     return len(casts)

@@ -20,6 +20,7 @@ from cxrmt._optional import require
 
 from . import metadata as md
 from .fp16 import load_fp32_onnx
+from .graph_edit import name_unnamed_nodes
 from .half_weights import unpack_half_weights
 from .subpixel import rewrite_conv_transposes
 
@@ -31,6 +32,24 @@ def output_layer_nodes(model) -> list:
     nodes = list(model.graph.node)
     convs = [i for i, n in enumerate(nodes) if n.op_type in ("Conv", "ConvTranspose")]
     return [n.name for n in nodes[convs[-1]:]] if convs else []
+
+
+def read_fp32_in_head(graph, head: set) -> None:
+    """The quantizer shares one Quantize/Dequantize pair among all readers of a tensor, so the
+    FP32 head would read the image at 8 bits: noise that the residual head passes on to the
+    bone image. Point the head at the FP32 model input again. (Only graph inputs: a pair on an
+    activation may also stand for a ReLU the quantizer folded into it.)"""
+    inputs = {i.name for i in graph.input}
+    producers = {o: n for n in graph.node for o in n.output}
+    for node in graph.node:
+        if node.name not in head:
+            continue
+        for i, name in enumerate(node.input):
+            dq = producers.get(name)
+            q = producers.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" \
+                else None
+            if q is not None and q.op_type == "QuantizeLinear" and q.input[0] in inputs:
+                node.input[i] = q.input[0]
 
 
 def calibration_inputs(fp32_path, images) -> list:
@@ -57,11 +76,10 @@ def quantize_int8(src, dst, calibration) -> dict:
     """Write `dst`, the INT8 ONNX of the FP32 ONNX `src`, calibrated on `calibration` images.
     Returns {"rewritten": transposed convolutions made sub-pixel, "images": n, "bytes": size}."""
     onnx, model, meta = load_fp32_onnx(src)
-    if meta.get(md.PREFIX + "precision") == "int8":
-        raise ValueError(f"{src} is already INT8")
     q = require("onnxruntime.quantization", "train")
     xs = calibration_inputs(src, calibration)
     unpack_half_weights(model)          # FP16-stored weights (the shipped model) as constants
+    name_unnamed_nodes(model.graph)
     head = output_layer_nodes(model)
     rewritten = rewrite_conv_transposes(model, keep=set(head))
     with tempfile.TemporaryDirectory(prefix="cxrmt-int8-") as tmp:
@@ -82,6 +100,8 @@ def quantize_int8(src, dst, calibration) -> dict:
         finally:
             logging.disable(previous)
         quantized = onnx.load(out)
+    read_fp32_in_head(quantized.graph, set(head))
+    meta.pop(md.PREFIX + "weights_storage", None)     # int8 now, whatever the source stored
     md.set_onnx_metadata(quantized, {**meta, md.PREFIX + "precision": "int8",
                                      md.PREFIX + "int8_calibration_images": str(len(xs))})
     onnx.checker.check_model(quantized)

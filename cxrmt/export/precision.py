@@ -13,7 +13,7 @@ class PrecisionCheckError(ValueError):
     """The reduced-precision model is not good enough to ship."""
 
 
-def _run(predictor, images, label="FP16"):
+def _run(predictor, images, label):
     """Results one at a time (a check over a whole dataset keeps one image in memory)."""
     try:
         for im in images:
@@ -29,20 +29,26 @@ def compare(ref, half, truths=None) -> dict:
     from cxrmt.evaluate.segmentation import dice
 
     report = {"dice_min": 1.0, "dice_ratio_min": None, "psnr_min_db": float("inf"),
-              "std_ratio_min": float("inf")}
+              "std_ratio_min": float("inf"), "images": 0}
     for a, b, truth in zip(ref, half, truths if truths is not None else itertools.repeat(None)):
         if a.masks is not None:
             report["dice_min"] = min(report["dice_min"],
                                      *(dice(b.masks[c], a.masks[c]) for c in range(3)))
             if truth is not None:
-                ratios = [dice(b.masks[c], truth[c]) / max(dice(a.masks[c], truth[c]), 1e-9)
+                ratios = [_ratio(dice(b.masks[c], truth[c]), dice(a.masks[c], truth[c]))
                           for c in range(3)]
                 report["dice_ratio_min"] = min(report["dice_ratio_min"] or 1.0, *ratios)
         if a.bone is not None:
             report["psnr_min_db"] = min(report["psnr_min_db"], psnr(b.bone, a.bone))
         sa, sb = float(np.std(a.output)), float(np.std(b.output))
         report["std_ratio_min"] = min(report["std_ratio_min"], sb / sa if sa > 0 else 1.0)
+        report["images"] += 1
     return report
+
+
+def _ratio(low: float, ref: float) -> float:
+    """Dice of the reduced model over FP32's; 1 where both missed the organ."""
+    return 1.0 if ref < 1e-6 and low < 1e-6 else low / max(ref, 1e-9)
 
 
 def failures(report: dict) -> list:
@@ -59,10 +65,12 @@ def failures(report: dict) -> list:
     return bad
 
 
-def check_precision(fp32_path, other_path, images=None, truths=None, label="FP16") -> dict:
+def check_precision(fp32_path, other_path, images=None, truths=None, label="FP16",
+                    name=None) -> dict:
     """Compare `other_path` (`label`: FP16, INT8...) with its FP32 source on `images` (paths,
     Radiographs or arrays, any iterable; default: chest phantoms), with `truths` (see `compare`)
-    when given. Raises PrecisionCheckError on overflow or a task-level loss."""
+    when given; `name`: how messages call the model (default `other_path`). Raises
+    PrecisionCheckError on overflow or a task-level loss."""
     from cxrmt.pipeline import Predictor
 
     from .checks import phantom
@@ -72,10 +80,13 @@ def check_precision(fp32_path, other_path, images=None, truths=None, label="FP16
     mine, theirs = itertools.tee(images)
     options = dict(bone_dtype="uint16", device="cpu")
     with Predictor(fp32_path, **options) as p32, Predictor(other_path, **options) as low:
-        report = compare(_run(p32, mine), _run(low, theirs, label), truths)
+        report = compare(_run(p32, mine, "FP32"), _run(low, theirs, label), truths)
+    name = name or other_path
+    if report["images"] == 0:
+        raise ValueError(f"no images to check {name} on")
     bad = failures(report)
     if bad:
-        raise PrecisionCheckError(f"{other_path} fails the {label} check: " + "; ".join(bad))
+        raise PrecisionCheckError(f"{name} fails the {label} check: " + "; ".join(bad))
     return report
 
 
