@@ -25,10 +25,12 @@ def build_info() -> dict: ...
 def cuda_available() -> bool: ...
 def resolve_window(image: np.ndarray, bits_stored: int = 0, invert: bool = False,
                    window: Optional[Tuple[float, float]] = None,
-                   percentile: Optional[Tuple[float, float]] = None) -> Tuple[float, float]: ...
+                   percentile: Optional[Tuple[float, float]] = None,
+                   field: bool = False) -> Tuple[float, float]: ...
 def preprocess(image: np.ndarray, size: int = 512, *, bits_stored: int = 0, invert: bool = False,
                window: Optional[Tuple[float, float]] = None,
-               percentile: Optional[Tuple[float, float]] = None, layout: Layout = "nhwc",
+               percentile: Optional[Tuple[float, float]] = None, field: bool = False,
+               layout: Layout = "nhwc",
                pad_value: float = -1.0, out: Optional[np.ndarray] = None,
                device: Device = "cpu", multiple_of: int = 1) -> Tuple[np.ndarray, Frame]: ...
 def decode(output: np.ndarray, frame: Frame, *, task: Literal["auto", "mt", "seg", "bse"] = "auto",
@@ -36,7 +38,8 @@ def decode(output: np.ndarray, frame: Frame, *, task: Literal["auto", "mt", "seg
            model_input: Optional[np.ndarray] = None, input_layout: Layout = "nhwc",
            bone_mode: Literal["residual", "resize"] = "residual",
            resample: Literal["bilinear", "area"] = "bilinear",
-           bone_dtype: Literal["uint8", "uint16"] = "uint8", masks: bool = True, labels: bool = True,
+           bone_dtype: Literal["uint8", "uint16"] = "uint8",
+           bone_window: Optional[Tuple[float, float]] = None, masks: bool = True, labels: bool = True,
            bone: bool = True, device: Device = "cpu") -> dict: ...
 def colourise(seg: np.ndarray, palette: Optional[np.ndarray] = None, *,
               device: Device = "cpu") -> np.ndarray: ...

@@ -63,7 +63,7 @@ held_image image_arg(const py::array& a, const char* name) {
 }
 
 window_options window_args(int bits_stored, bool invert, std::optional<std::pair<double, double>> window,
-                           std::optional<std::pair<double, double>> percentile) {
+                           std::optional<std::pair<double, double>> percentile, bool field) {
   window_options w;
   w.bits_stored = bits_stored;
   w.invert = invert;
@@ -73,14 +73,16 @@ window_options window_args(int bits_stored, bool invert, std::optional<std::pair
     w.p_lo = static_cast<float>(percentile->first);
     w.p_hi = static_cast<float>(percentile->second);
   }
+  if (field && !percentile) bad("field: only with a percentile window");
+  w.field = field;
   return w;
 }
 
 py::tuple preprocess_py(const py::array& image, int size, int bits_stored, bool invert,
                         std::optional<std::pair<double, double>> window,
-                        std::optional<std::pair<double, double>> percentile, const std::string& layout_name,
-                        double pad_value, std::optional<py::array> out, const std::string& device,
-                        int multiple_of) {
+                        std::optional<std::pair<double, double>> percentile, bool field,
+                        const std::string& layout_name, double pad_value, std::optional<py::array> out,
+                        const std::string& device, int multiple_of) {
   held_image im = image_arg(image, "image");
   if (size <= 0) bad("size: must be positive, got " + std::to_string(size));
   if (multiple_of < 1) bad("multiple_of: must be >= 1, got " + std::to_string(multiple_of));
@@ -101,7 +103,7 @@ py::tuple preprocess_py(const py::array& image, int size, int bits_stored, bool 
   } else {
     dst = py::array_t<float>(shape);
   }
-  const window_options w = window_args(bits_stored, invert, window, percentile);
+  const window_options w = window_args(bits_stored, invert, window, percentile, field);
   const bool gpu = use_cuda(device);
   float* p = dst.mutable_data();
   frame f;
@@ -116,7 +118,8 @@ py::tuple preprocess_py(const py::array& image, int size, int bits_stored, bool 
 py::dict decode_py(const py::array& output, const frame& f, const std::string& task_name, const std::string& layout_name,
                    std::optional<py::array> image, std::optional<py::array> model_input,
                    const std::string& input_layout, const std::string& mode, const std::string& filter,
-                   const std::string& bone_dtype, bool masks, bool labels, bool bone, const std::string& device) {
+                   const std::string& bone_dtype, std::optional<std::pair<double, double>> bone_window, bool masks,
+                   bool labels, bool bone, const std::string& device) {
   const layout order = parse_layout(layout_name, "layout");
   if (output.ndim() != 3 && output.ndim() != 4)
     bad("output: expected (1, S, S, C), (S, S, C) or the NCHW equivalents, got " + std::to_string(output.ndim()) + " dimensions");
@@ -146,6 +149,11 @@ py::dict decode_py(const py::array& output, const frame& f, const std::string& t
   if (bone_dtype == "uint8") o.bone_type = dtype::u8;
   else if (bone_dtype == "uint16") o.bone_type = dtype::u16;
   else bad("bone_dtype: must be 'uint8' or 'uint16', got '" + bone_dtype + "'");
+  if (bone_window) {
+    o.bone_lo = static_cast<float>(bone_window->first);
+    o.bone_hi = static_cast<float>(bone_window->second);
+    if (!(o.bone_lo < o.bone_hi)) bad("bone_window: need lo < hi");
+  }
   const bool has_seg = o.kind != task::bse, has_bone = o.kind != task::seg;
   masks = masks && has_seg;
   labels = labels && has_seg;
@@ -317,26 +325,29 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("resolve_window",
         [](const py::array& image, int bits_stored, bool invert, std::optional<std::pair<double, double>> window,
-           std::optional<std::pair<double, double>> percentile) {
+           std::optional<std::pair<double, double>> percentile, bool field) {
           held_image im = image_arg(image, "image");
           float lo = 0, hi = 0;
-          resolve_window(im.view, window_args(bits_stored, invert, window, percentile), &lo, &hi);
+          resolve_window(im.view, window_args(bits_stored, invert, window, percentile, field), &lo, &hi);
           return py::make_tuple(lo, hi);
         },
         py::arg("image"), py::arg("bits_stored") = 0, py::arg("invert") = false, py::arg("window") = py::none(),
-        py::arg("percentile") = py::none(), "The intensity window preprocess would use, as (lo, hi).");
+        py::arg("percentile") = py::none(), py::arg("field") = false,
+        "The intensity window preprocess would use, as (lo, hi). field=True takes the percentiles over the "
+        "radiograph's field: 5% margins cut away, the field's lowest and highest values ignored.");
 
   m.def("preprocess", &preprocess_py, py::arg("image"), py::arg("size") = 512, py::kw_only(),
         py::arg("bits_stored") = 0, py::arg("invert") = false, py::arg("window") = py::none(),
-        py::arg("percentile") = py::none(), py::arg("layout") = "nhwc", py::arg("pad_value") = -1.0,
+        py::arg("percentile") = py::none(), py::arg("field") = false, py::arg("layout") = "nhwc",
+        py::arg("pad_value") = -1.0,
         py::arg("out") = py::none(), py::arg("device") = "cpu", py::arg("multiple_of") = 1,
         "Grey image (uint8/uint16/float32, any size) -> (model input 1xSxSx3 or 1x3xSxS in [-1, 1], Frame).");
 
   m.def("decode", &decode_py, py::arg("output"), py::arg("frame"), py::kw_only(), py::arg("task") = "auto",
         py::arg("layout") = "nhwc", py::arg("image") = py::none(), py::arg("model_input") = py::none(),
         py::arg("input_layout") = "nhwc", py::arg("bone_mode") = "residual", py::arg("resample") = "bilinear",
-        py::arg("bone_dtype") = "uint8", py::arg("masks") = true, py::arg("labels") = true, py::arg("bone") = true,
-        py::arg("device") = "cpu",
+        py::arg("bone_dtype") = "uint8", py::arg("bone_window") = py::none(), py::arg("masks") = true,
+        py::arg("labels") = true, py::arg("bone") = true, py::arg("device") = "cpu",
         "Model output -> {'masks': (3,H,W) 0/1, 'labels': (H,W), 'bone': (H,W)} at the original size.");
 
   m.def("colourise", &colourise_py, py::arg("seg"), py::arg("palette") = py::none(), py::kw_only(),

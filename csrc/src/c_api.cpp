@@ -60,6 +60,7 @@ cxrmt::window_options window_of(const cxrmt_preprocess_options& o) {
   w.lo = o.window_lo;
   w.hi = o.window_hi;
   w.use_percentile = o.use_percentile != 0;
+  w.field = o.use_percentile == CXRMT_PERCENTILE_FIELD;
   w.p_lo = o.p_lo;
   w.p_hi = o.p_hi;
   return w;
@@ -97,6 +98,8 @@ decode_call decode_args(const void* output, const cxrmt_frame* frame, const cxrm
   c.opts.mode = static_cast<cxrmt::bone_mode>(o.bone_mode);
   c.opts.filter = static_cast<cxrmt::resample>(o.resample);
   c.opts.bone_type = static_cast<cxrmt::dtype>(o.bone_dtype);
+  c.opts.bone_lo = o.bone_window_lo;
+  c.opts.bone_hi = o.bone_window_hi;
   c.out = {output, static_cast<cxrmt::dtype>(o.output_dtype), c.f.size, o.task == CXRMT_TASK_MT ? 6 : 3,
            static_cast<cxrmt::layout>(o.output_layout)};
   if (original) { c.orig = view_of(*original); c.has_orig = true; }
@@ -134,7 +137,7 @@ void cxrmt_preprocess_options_init(cxrmt_preprocess_options* o) {
 void cxrmt_decode_options_init(cxrmt_decode_options* o) {
   if (!o) return;
   *o = cxrmt_decode_options{CXRMT_TASK_MT, CXRMT_BONE_RESIDUAL, CXRMT_RESAMPLE_BILINEAR, CXRMT_U8,
-                            CXRMT_NHWC, CXRMT_NHWC, CXRMT_F32};
+                            CXRMT_NHWC, CXRMT_NHWC, CXRMT_F32, 0.0f, 0.0f};
 }
 
 void cxrmt_overlay_options_init(cxrmt_overlay_options* o) {

@@ -114,6 +114,22 @@ void check_output(const output_view& output, const decode_options& opts) {
             " needs " + std::to_string(need) + " channels, got " + std::to_string(output.channels));
   if (opts.bone_type != dtype::u8 && opts.bone_type != dtype::u16)
     bad_arg("bone_dtype: must be uint8 or uint16");
+  if (opts.bone_lo != opts.bone_hi) {
+    if (!std::isfinite(opts.bone_lo) || !std::isfinite(opts.bone_hi) || !(opts.bone_lo < opts.bone_hi))
+      bad_arg("bone_window: need finite lo < hi, got [" + std::to_string(opts.bone_lo) + ", " +
+              std::to_string(opts.bone_hi) + "]");
+    if (opts.mode != bone_mode::residual) bad_arg("bone_window: only with bone_mode residual");
+  }
+}
+
+frame bone_frame(const frame& f, const decode_options& opts, float* scale) {
+  frame b = f;
+  *scale = 1.0f;
+  if (opts.bone_lo == opts.bone_hi) return b;
+  b.window_lo = opts.bone_lo;
+  b.window_hi = opts.bone_hi;
+  *scale = (f.window_hi - f.window_lo) / (opts.bone_hi - opts.bone_lo);
+  return b;
 }
 
 void check_frame(const frame& f) {

@@ -100,11 +100,12 @@ __global__ void decode_seg_kernel(output_source o, frame f, uint8_t* masks, uint
   if (labels) labels[p] = px::label_of(hv, lv, rv);
 }
 
-__global__ void bone_plane_kernel(output_source o, int c0, const float* input, bool input_nhwc, bool residual, float* plane) {
+__global__ void bone_plane_kernel(output_source o, int c0, const float* input, bool input_nhwc, bool residual,
+                                  float k, float* plane) {
   std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x, area = static_cast<std::size_t>(o.s) * o.s;
   if (i >= area) return;
   float bone = (o.at(c0, i) + o.at(c0 + 1, i) + o.at(c0 + 2, i)) * (1.0f / 3.0f);
-  plane[i] = residual ? input[input_nhwc ? 3 * i : i] - bone : bone;
+  plane[i] = residual ? k * (input[input_nhwc ? 3 * i : i] - bone) : bone;
 }
 
 template <typename T>
@@ -260,13 +261,15 @@ void decode(const output_view& output, const frame& f, const decode_options& opt
     const std::size_t area = static_cast<std::size_t>(f.size) * f.size;
     float* plane = nullptr;
     CXRMT_CUDA(cudaMallocAsync(&plane, area * sizeof(float), s));
+    float k = 1.0f;
+    const frame fb = detail::bone_frame(f, opts, &k);  // the window the bone image is written in
     bone_plane_kernel<<<static_cast<unsigned>((area + 255) / 256), 256, 0, s>>>(
-        o, opts.kind == task::mt ? 3 : 0, model_input, input_order == layout::nhwc, residual, plane);
+        o, opts.kind == task::mt ? 3 : 0, model_input, input_order == layout::nhwc, residual, k, plane);
     const int d = f.side();
     bool bl = opts.filter == resample::bilinear;
     device_taps tx(bl ? detail::bilinear_taps(f.size, d, f.pad_left, f.width) : detail::area_taps_to_original(f.size, d, f.pad_left, f.width), s);
     device_taps ty(bl ? detail::bilinear_taps(f.size, d, f.pad_top, f.height) : detail::area_taps_to_original(f.size, d, f.pad_top, f.height), s);
-    pixel_source src = residual ? source_of(*original, f) : pixel_source{};
+    pixel_source src = residual ? source_of(*original, fb) : pixel_source{};
     dim3 g = grid_for(f.width, f.height, kBlock);
     if (opts.bone_type == dtype::u8)
       bone_kernel<uint8_t><<<g, kBlock, 0, s>>>(plane, f.size, f.height, f.width, ty.start, ty.idx, ty.w, tx.start,

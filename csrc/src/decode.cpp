@@ -83,14 +83,17 @@ void decode_bone(const std::vector<float>& bone3, const frame& f, const decode_o
   const bool residual = opts.mode == bone_mode::residual;
   // Residual mode upsamples (model input - bone) and subtracts it from the original; resize mode
   // upsamples -bone and subtracts it from zero.
+  // In the bone window the network's change scales by k and the original is read unclipped.
+  float k = 1.0f;
+  const frame fb = bone_frame(f, opts, &k);
   std::vector<float> plane(area);
   for (std::size_t i = 0; i < area; ++i) {
     float bone = (bone3[i] + bone3[area + i] + bone3[2 * area + i]) * (1.0f / 3.0f);
-    plane[i] = (residual ? model_input[input_order == layout::nhwc ? 3 * i : i] : 0.0f) - bone;
+    plane[i] = k * ((residual ? model_input[input_order == layout::nhwc ? 3 * i : i] : 0.0f) - bone);
   }
   const image_view* orig = residual ? original : nullptr;
-  if (opts.bone_type == dtype::u8) write_bone(plane, f, opts, orig, static_cast<uint8_t*>(out), 255.0f);
-  else write_bone(plane, f, opts, orig, static_cast<uint16_t*>(out), 65535.0f);
+  if (opts.bone_type == dtype::u8) write_bone(plane, fb, opts, orig, static_cast<uint8_t*>(out), 255.0f);
+  else write_bone(plane, fb, opts, orig, static_cast<uint16_t*>(out), 65535.0f);
 }
 
 }  // namespace

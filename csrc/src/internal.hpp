@@ -24,6 +24,10 @@ void check_size(int size);
 void check_window_options(const image_view& image, const window_options& opts);
 void check_output(const output_view& output, const decode_options& opts);
 void check_frame(const frame& f);
+
+// The frame whose window the bone image is written in (decode_options::bone_lo/hi, else f's),
+// and the factor that turns network units into that window's signed units.
+frame bone_frame(const frame& f, const decode_options& opts, float* scale);
 void check_seg(const seg_view& seg, const frame& f, const char* name);
 void check_overlay_options(const overlay_options& opts);
 

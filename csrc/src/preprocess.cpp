@@ -20,19 +20,52 @@ int hist_kth(const std::vector<long long>& hist, long long k) {
   return static_cast<int>(hist.size()) - 1;
 }
 
+// The pixels a window is measured on: the whole image, or its field (margins cut away).
+struct region {
+  int y0, y1, x0, x1;
+};
+
+region region_of(const image_view& im, bool field) {
+  if (!field) return {0, im.height, 0, im.width};
+  const int my = static_cast<int>(im.height * kFieldMargin), mx = static_cast<int>(im.width * kFieldMargin);
+  return {my, im.height - my, mx, im.width - mx};  // the margin is < half a side: never empty
+}
+
 template <typename T>
-std::vector<long long> histogram(const image_view& im) {
+std::vector<long long> histogram(const image_view& im, const region& r) {
   std::vector<long long> h(std::size_t(1) << (8 * sizeof(T)), 0);
-  for (int y = 0; y < im.height; ++y) {
+  for (int y = r.y0; y < r.y1; ++y) {
     const T* row = static_cast<const T*>(im.data) + y * im.row_stride;
-    for (int x = 0; x < im.width; ++x) ++h[row[x]];
+    for (int x = r.x0; x < r.x1; ++x) ++h[row[x]];
   }
   return h;
 }
 
-// numpy.percentile's default ('linear') definition, exact for integer data.
-float percentile(const image_view& im, float p, const std::vector<long long>* hist, std::vector<float>* sorted) {
-  const long long n = static_cast<long long>(im.height) * im.width;
+// Field mode: forget the lowest and highest value (padding, saturation, burnt-in text) unless
+// nothing else is left. Returns the number of values that remain.
+long long drop_extremes(std::vector<long long>& h) {
+  long long n = 0;
+  std::size_t a = h.size(), b = 0;
+  for (std::size_t v = 0; v < h.size(); ++v)
+    if (h[v]) { n += h[v]; a = std::min(a, v); b = v; }
+  const long long rest = a < b ? n - h[a] - h[b] : 0;
+  if (rest == 0) return n;
+  h[a] = h[b] = 0;
+  return rest;
+}
+
+void drop_extremes(std::vector<float>& v) {
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  const float a = *lo, b = *hi;
+  std::vector<float> kept;
+  kept.reserve(v.size());
+  for (float x : v)
+    if (x != a && x != b) kept.push_back(x);
+  if (!kept.empty()) v.swap(kept);
+}
+
+// numpy.percentile's default ('linear') definition over n values, exact for integer data.
+float percentile(long long n, float p, const std::vector<long long>* hist, std::vector<float>* sorted) {
   double pos = static_cast<double>(p) / 100.0 * (n - 1);
   long long i0 = static_cast<long long>(std::floor(pos));
   long long i1 = std::min(i0 + 1, n - 1);
@@ -56,20 +89,26 @@ void resolve_window(const image_view& image, const window_options& opts, float* 
   detail::check_window_options(image, opts);
   if (!opts.use_percentile) { detail::static_window(image, opts, lo, hi); return; }
   detail::check_values(image, opts);
+  const detail::region r = detail::region_of(image, opts.field);
   std::vector<long long> hist;
   std::vector<float> values;
-  if (image.type == dtype::u8) hist = detail::histogram<uint8_t>(image);
-  else if (image.type == dtype::u16) hist = detail::histogram<uint16_t>(image);
+  long long n = static_cast<long long>(r.y1 - r.y0) * (r.x1 - r.x0);
+  if (image.type == dtype::u8) hist = detail::histogram<uint8_t>(image, r);
+  else if (image.type == dtype::u16) hist = detail::histogram<uint16_t>(image, r);
   else {
-    values.reserve(static_cast<std::size_t>(image.height) * image.width);
-    for (int y = 0; y < image.height; ++y) {
+    values.reserve(static_cast<std::size_t>(n));
+    for (int y = r.y0; y < r.y1; ++y) {
       const float* row = static_cast<const float*>(image.data) + y * image.row_stride;
-      values.insert(values.end(), row, row + image.width);
+      values.insert(values.end(), row + r.x0, row + r.x1);
     }
   }
+  if (opts.field) {
+    if (hist.empty()) { detail::drop_extremes(values); n = static_cast<long long>(values.size()); }
+    else n = detail::drop_extremes(hist);
+  }
   const auto* h = hist.empty() ? nullptr : &hist;
-  *lo = detail::percentile(image, opts.p_lo, h, &values);
-  *hi = detail::percentile(image, opts.p_hi, h, &values);
+  *lo = detail::percentile(n, opts.p_lo, h, &values);
+  *hi = detail::percentile(n, opts.p_hi, h, &values);
   if (!(*lo < *hi))
     detail::bad_arg("window: the percentile window [" + std::to_string(*lo) + ", " + std::to_string(*hi) +
                     "] is empty (is the image constant?); pass an explicit window");

@@ -44,7 +44,8 @@ class Frame(ctypes.Structure):
 
 class DecodeOptions(ctypes.Structure):
     _fields_ = [("task", i32), ("bone_mode", i32), ("resample", i32), ("bone_dtype", i32),
-                ("output_layout", i32), ("input_layout", i32), ("output_dtype", i32)]
+                ("output_layout", i32), ("input_layout", i32), ("output_dtype", i32),
+                ("bone_window_lo", f32), ("bone_window_hi", f32)]
 
 
 class OverlayOptions(ctypes.Structure):
@@ -116,12 +117,14 @@ def preprocess_options(layout: str, window=None, bits_stored=0, invert=False,
 
 
 def decode_options(task: str, layout: str, output_dtype=np.float32, input_layout=None,
-                   bone_mode="residual", resample="bilinear", bone_dtype="uint8") -> DecodeOptions:
+                   bone_mode="residual", resample="bilinear", bone_dtype="uint8",
+                   bone_window=None) -> DecodeOptions:
+    lo, hi = bone_window if bone_window is not None else (0.0, 0.0)
     return DecodeOptions(TASKS[task], _pick(BONE_MODES, bone_mode, "bone_mode"),
                          _pick(RESAMPLES, resample, "resample"),
                          DTYPES[np.dtype(_pick(BONE_DTYPES, bone_dtype, "bone_dtype"))],
                          LAYOUTS[layout], LAYOUTS[input_layout or layout],
-                         DTYPES[np.dtype(output_dtype)])
+                         DTYPES[np.dtype(output_dtype)], lo, hi)
 
 
 def overlay_options(alpha=128, filter="point", mode="fill", thickness=1,

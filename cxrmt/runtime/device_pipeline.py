@@ -86,8 +86,9 @@ class DevicePipeline:
         self.buffers = Buffers(rt)
         self.events = [cuda.call(rt.cudaEventCreate()) for _ in range(4)]
 
-    def run(self, pixels, window=None, *, percentile=None, bits_stored=0, invert=False,
-            bone_mode="residual", resample="bilinear", bone_dtype="uint8", overlay=None) -> dict:
+    def run(self, pixels, window=None, *, percentile=None, field=False, bits_stored=0,
+            invert=False, bone_mode="residual", resample="bilinear", bone_dtype="uint8",
+            bone_window=None, overlay=None) -> dict:
         """All outputs of one 2-D image (uint8, uint16 or float32) as host arrays.
 
         Returns masks, labels, bone, overlay (None where the task, or `overlay=None`, leaves them
@@ -97,14 +98,15 @@ class DevicePipeline:
         """
         t0 = time.perf_counter()
         # The device kernel needs the window up front: resolve it (percentiles too) on the host.
-        window = kernels.resolve_window(pixels, bits_stored, invert, window, percentile)
+        window = kernels.resolve_window(pixels, bits_stored, invert, window, percentile, field)
         pixels = np.asarray(pixels)
         check_values(pixels, bits_stored)
         info, (h, w) = self.info, pixels.shape
         seg, bone = info.task != "bse", info.task != "seg"
         popts = capi.preprocess_options(info.layout, window, bits_stored, invert)
         dopts = capi.decode_options(info.task, info.layout, self.output_host.dtype,
-                                    bone_mode=bone_mode, resample=resample, bone_dtype=bone_dtype)
+                                    bone_mode=bone_mode, resample=resample, bone_dtype=bone_dtype,
+                                    bone_window=bone_window)
         oopts = capi.overlay_options(**overlay) if seg and overlay is not None else None
         bone_type = np.dtype(capi.BONE_DTYPES[bone_dtype])
         shapes = {"masks": ((3, h, w), np.uint8) if seg else None,

@@ -26,7 +26,8 @@ struct image_view {
 };
 
 // How raw values become [0, 1]. Default window: the full range of the dtype (or of bits_stored);
-// [0, 1] for float32. A percentile window replaces it when use_percentile is set.
+// [0, 1] for float32. A percentile window replaces it when use_percentile is set; with `field`
+// the percentiles are taken over the radiograph's field only (see resolve_window).
 struct window_options {
   int bits_stored = 0;  // 0: all bits of the dtype
   bool invert = false;
@@ -34,7 +35,12 @@ struct window_options {
   float lo = 0.0f, hi = 0.0f;
   bool use_percentile = false;
   float p_lo = 0.5f, p_hi = 99.5f;
+  bool field = false;
 };
+
+// The field of a radiograph for the robust window: the image without a margin of this fraction
+// of its height and width on every side (collimation edges, burnt-in labels, detector borders).
+constexpr float kFieldMargin = 0.05f;
 
 // Everything needed to map model space back to the original image.
 struct frame {
@@ -58,6 +64,10 @@ struct decode_options {
   bone_mode mode = bone_mode::residual;
   resample filter = resample::bilinear;
   dtype bone_type = dtype::u8;  // u8 or u16
+  // Residual mode: the window (raw units) the bone image is written in, so that it keeps the
+  // input's own scale whatever window fed the network (pass the full range). lo == hi: the
+  // frame's window.
+  float bone_lo = 0.0f, bone_hi = 0.0f;
 };
 
 struct decode_targets {
@@ -81,7 +91,10 @@ struct overlay_options {
   std::uint8_t palette[12] = {0, 0, 0, 0, 0, 255, 0, 255, 0, 255, 0, 0};  // label order, RGB
 };
 
-// Resolve the intensity window of an image (explicit, percentile or default range).
+// Resolve the intensity window of an image (explicit, percentile or default range). A field
+// percentile window ignores the margin (kFieldMargin) and every pixel equal to the field's
+// minimum or maximum (padding, saturated borders, burnt-in white text), unless those are all
+// there is.
 void resolve_window(const image_view& image, const window_options& opts, float* lo, float* hi);
 
 // Image -> S x S x 3 in [-1, 1]; returns the frame that maps results back.

@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define CXRMT_API_VERSION 1
+#define CXRMT_API_VERSION 2  /* 2: cxrmt_decode_options.bone_window_lo/hi, CXRMT_PERCENTILE_FIELD */
 
 typedef enum {
   CXRMT_OK = 0,
@@ -43,6 +43,8 @@ typedef enum { CXRMT_RESAMPLE_BILINEAR = 0, CXRMT_RESAMPLE_AREA = 1 } cxrmt_resa
 typedef enum { CXRMT_FILTER_POINT = 0, CXRMT_FILTER_LINEAR = 1 } cxrmt_filter;
 typedef enum { CXRMT_OVERLAY_FILL = 0, CXRMT_OVERLAY_OUTLINE = 1 } cxrmt_overlay_mode;
 
+#define CXRMT_PERCENTILE_FIELD 2
+
 /* A grey image; row_stride in elements (0 = width). */
 typedef struct {
   const void* data;
@@ -56,7 +58,8 @@ typedef struct {
   int32_t invert;          /* raw polarity in (bone dark) -> display polarity */
   int32_t has_window;      /* use [window_lo, window_hi] */
   float window_lo, window_hi;
-  int32_t use_percentile;  /* window from percentiles [p_lo, p_hi] of the image */
+  int32_t use_percentile;  /* window from percentiles [p_lo, p_hi] of the image (1) or of its
+                              field (CXRMT_PERCENTILE_FIELD: cxrmt/core.hpp's robust window) */
   float p_lo, p_hi;
   cxrmt_layout layout;     /* of the model input written */
   float pad_value;         /* value of the square padding, in [-1, 1] */
@@ -77,6 +80,9 @@ typedef struct {
   cxrmt_dtype bone_dtype; /* CXRMT_U8 or CXRMT_U16 */
   cxrmt_layout output_layout, input_layout;
   cxrmt_dtype output_dtype; /* CXRMT_F32 or CXRMT_F16 */
+  /* Residual mode: the window (raw units) the bone image is written in; pass the input's full
+   * range to get it back on the input's own scale. lo == hi (the default): the frame's window. */
+  float bone_window_lo, bone_window_hi;
 } cxrmt_decode_options;
 
 typedef struct {
