@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cxrmt import kernels
+from cxrmt import kernels, window as window_mod
 from cxrmt.runtime import Runner, open_runner
 from cxrmt.runtime.base import palette_of
 
@@ -30,7 +30,8 @@ class Result:
     masks: (3, H, W) uint8 0/1 in channel order heart, left lung, right lung (None for a
     bone-suppression-only model); labels: (H, W) uint8 (0 background, 1 right lung, 2 left lung,
     3 heart); segmentation: (H, W, 3) RGB of the labels; overlay: (H, W, 3) RGB labels over the
-    radiograph; bone: (H, W) bone-suppressed radiograph (None for a segmentation-only model);
+    radiograph; bone: (H, W) bone-suppressed radiograph on the input's full scale (None for a
+    segmentation-only model);
     output: the raw model output for this image (model layout, batch axis dropped);
     timings: milliseconds per stage plus "total".
     """
@@ -43,11 +44,13 @@ class Result:
     output: np.ndarray
     spacing: tuple | None = None
     timings: dict = field(default_factory=dict)
+    window: tuple | None = None   # the (lo, hi) that fed the network, in the input's values
 
 
 @dataclass
 class _Prepared:
     pixels: np.ndarray
+    white: float | None
     x: np.ndarray
     frame: object
     spacing: tuple | None
@@ -57,9 +60,11 @@ class _Prepared:
 class Predictor:
     """Run a cxrmt model (.onnx, .engine/.plan, .keras, SavedModel) on radiographs.
 
-    Intensity window: `window=(lo, hi)` or `percentile=(p_lo, p_hi)`; otherwise a Radiograph's
-    full scale (its `white`) or, for a bare array, the range of its dtype (`bits_stored` narrows
-    it, e.g. 12 for 12-bit data in uint16). Colours: `palette` (4 x 3 uint8 by label), else the
+    Intensity window (`cxrmt.window`): by default the one the model was trained with (its
+    `cxrmt.window` metadata): "auto", the robust field-percentile window, or "full" (a Radiograph's full scale, its `white`, or for a bare
+    array the range of its dtype; `bits_stored` narrows it, e.g. 12 for 12-bit data in uint16),
+    `(lo, hi)`, or `percentile=(p_lo, p_hi)` over the whole image. The bone-suppressed image
+    comes back in the input's own scale (its full range) whatever the window. Colours: `palette` (4 x 3 uint8 by label), else the
     one in the model's metadata, else the paper's. `clean=True` keeps the largest connected
     component of each organ and fills its holes (labels follow the cleaned masks). Overlay
     `filter="point"` by default: "linear" looks smoother but costs ~5x more at 2048² on the CPU. `backend_options` go to the
@@ -73,10 +78,13 @@ class Predictor:
     def __init__(self, model, *, window=None, percentile=None, bits_stored=0, invert=False,
                  bone_mode="residual", resample="bilinear", bone_dtype="uint8", alpha=128,
                  filter="point", overlay_mode="fill", palette=None, kernel_device="auto",
-                 clean=False, **backend_options):
+                 clean=False, flip_tta=False, **backend_options):
         self._owns_runner = not isinstance(model, Runner)   # a caller's runner stays open
         self.runner = open_runner(model, **backend_options) if self._owns_runner else model
         self.info = self.runner.info
+        if window is None and percentile is None:
+            window = self.info.window
+        window_mod.preprocess_args(window, percentile)   # a bad choice fails here, not per image
         self.window, self.percentile = window, percentile
         self.bits_stored, self.invert = bits_stored, invert
         self.decode_options = dict(bone_mode=bone_mode, resample=resample, bone_dtype=bone_dtype)
@@ -84,9 +92,11 @@ class Predictor:
         self.overlay_options = dict(alpha=alpha, filter=filter, mode=overlay_mode,
                                     palette=self.palette)
         self.device = _kernel_device(kernel_device, getattr(self.runner, "on_gpu", False))
-        self.clean = clean
+        self.clean, self.flip_tta = clean, flip_tta
         pipeline = getattr(self.runner, "device_pipeline", None)
         self._device_pipeline = pipeline if self.device == "cuda" and self.info.batch == 1 else None
+        if flip_tta and self._device_pipeline is not None:
+            raise ValueError("flip_tta runs on the host path; pass kernel_device='cpu' with it")
 
     # -- public API ---------------------------------------------------------------------------
     def run(self, image, spacing=None) -> Result:
@@ -128,11 +138,11 @@ class Predictor:
         pixels, white, file_spacing = _read(image)
         t1 = time.perf_counter()
         x, frame = kernels.preprocess(pixels, self.info.size, bits_stored=self.bits_stored,
-                                      invert=self.invert, window=self._window(white),
-                                      percentile=self.percentile, layout=self.info.layout,
-                                      device=self.device)
+                                      invert=self.invert, layout=self.info.layout,
+                                      device=self.device, **self._window(white))
         t2 = time.perf_counter()
-        return _Prepared(pixels, x, frame, spacing if spacing is not None else file_spacing,
+        return _Prepared(pixels, white, x, frame,
+                         spacing if spacing is not None else file_spacing,
                          {"read": _ms(t0, t1), "preprocess": _ms(t1, t2)})
 
     def _infer_decode(self, chunk) -> list:
@@ -141,6 +151,8 @@ class Predictor:
             x = np.concatenate([x] + [chunk[-1].x] * (self.info.batch - len(chunk)))
         t0 = time.perf_counter()
         y = self.runner.run(x)
+        if self.flip_tta:
+            y = flip_average(y, self.runner.run(flip_lr(x, self.info.layout)), self.info)
         infer_ms = _ms(t0, time.perf_counter()) / len(chunk)
         return [self._decode(p, y[i:i + 1], infer_ms) for i, p in enumerate(chunk)]
 
@@ -150,7 +162,7 @@ class Predictor:
         task, layout = self.info.task, self.info.layout
         out = kernels.decode(y, p.frame, task=task, layout=layout, image=p.pixels,
                              model_input=p.x, input_layout=layout, device=self.device,
-                             **self.decode_options)
+                             **self._decode_options(p.pixels, p.white))
         seg = rgb = None
         if self.clean and out.get("masks") is not None:
             out["masks"] = kernels.cleanup(out["masks"])
@@ -163,24 +175,30 @@ class Predictor:
         timings = dict(p.timings, inference=infer_ms, decode=_ms(t0, t1))
         timings["total"] = sum(timings[s] for s in STAGES)
         return Result(out.get("masks"), out.get("labels"), seg, rgb, out.get("bone"), y[0],
-                      p.spacing, timings)
+                      p.spacing, timings, (p.frame.window_lo, p.frame.window_hi))
 
-    def _window(self, white):
-        """The explicit window: the caller's, else a Radiograph's full scale (None: percentile
-        or the dtype's range, resolved by the kernels)."""
-        if self.window is None and self.percentile is None and white is not None:
-            return (0.0, float(white))
-        return self.window
+    def _window(self, white) -> dict:
+        """Window keyword arguments of the kernels for an image of full scale `white`."""
+        return window_mod.preprocess_args(self.window, self.percentile, white)
+
+    def _decode_options(self, pixels, white) -> dict:
+        """Decode options; in residual mode the bone image is written in the input's full range."""
+        opts = dict(self.decode_options)
+        if opts["bone_mode"] == "residual":
+            opts["bone_window"] = window_mod.full_window(pixels, white, self.bits_stored)
+        return opts
 
     def _run_device(self, image, spacing) -> Result:
         """One image through the runner's DevicePipeline; same outputs as the host path."""
         t0 = time.perf_counter()
         pixels, white, file_spacing = _read(image)
         t1 = time.perf_counter()
+        w = self._window(white)
         out = self._device_pipeline.run(
-            pixels, self._window(white), percentile=self.percentile, bits_stored=self.bits_stored,
-            invert=self.invert, overlay=None if self.clean else self.overlay_options,
-            **self.decode_options)
+            pixels, w.get("window"), percentile=w.get("percentile"), field=w.get("field", False),
+            bits_stored=self.bits_stored, invert=self.invert,
+            overlay=None if self.clean else self.overlay_options,
+            **self._decode_options(pixels, white))
         _check_finite(out["output"])
         t2 = time.perf_counter()
         seg, rgb = None, out["overlay"]
@@ -196,7 +214,25 @@ class Predictor:
         timings["decode"] += _ms(t2, time.perf_counter())
         timings["total"] = sum(timings[s] for s in STAGES)
         return Result(out["masks"], out["labels"], seg, rgb, out["bone"], out["output"][0],
-                      spacing if spacing is not None else file_spacing, timings)
+                      spacing if spacing is not None else file_spacing, timings,
+                      (out["frame"].window_lo, out["frame"].window_hi))
+
+
+def flip_lr(x: np.ndarray, layout: str) -> np.ndarray:
+    """Mirror a model-layout batch left-right (the width axis)."""
+    return np.ascontiguousarray(x[..., ::-1, :] if layout == "nhwc" else x[..., ::-1])
+
+
+def flip_average(y: np.ndarray, y_flipped: np.ndarray, info) -> np.ndarray:
+    """Test-time flip augmentation: the mean of an output and the un-mirrored output of the
+    mirrored input, whose lung channels are swapped back (a mirrored left lung looks like a
+    right lung)."""
+    back = flip_lr(y_flipped, info.layout)
+    if info.task != "bse":
+        axis = -1 if info.layout == "nhwc" else 1
+        order = [0, 2, 1] + list(range(3, back.shape[axis]))   # heart, left, right, bone...
+        back = np.take(back, order, axis=axis)
+    return (0.5 * (y + back)).astype(np.float32)
 
 
 def relabel(labels: np.ndarray, masks: np.ndarray) -> np.ndarray:

@@ -53,15 +53,45 @@ def _frame(result, shape):
 
 
 def test_identity_bone_channels_give_back_the_original(mt_model):
-    """Residual transfer: model output == model input on the bone channels -> the original,
-    in the same window, at full resolution (no blur, unlike plain upsampling)."""
+    """Residual transfer: model output == model input on the bone channels -> the original at
+    full resolution (no blur, unlike plain upsampling), on the input's own scale."""
     img = chest(200, 160, seed=3) >> 4                        # 8-bit content in uint16
-    with Predictor(mt_model, window=(0, 255)) as p, \
+    with Predictor(mt_model, window=(0, 255), bone_dtype="uint16") as p, \
             Predictor(mt_model, window=(0, 255), bone_mode="resize") as q:
         bone, resized = p.run(img).bone, q.run(img).bone
-    err = np.abs(bone.astype(int) - img.astype(int))
-    assert err.max() <= 1
-    assert np.abs(resized.astype(int) - img.astype(int)).mean() > 5 * max(err.mean(), 0.1)
+    np.testing.assert_array_equal(bone, img)                  # full-range uint16 = raw values
+    assert np.abs(resized.astype(int) - img.astype(int)).mean() > 1   # resize: blurred
+
+
+WINDOWS = [dict(window="auto"), dict(window="full"), dict(window=(300.0, 3000.0)),
+           dict(percentile=(2.0, 98.0))]
+
+
+@pytest.mark.parametrize("kind", ["uint8", "uint16-12bit", "float32"])
+@pytest.mark.parametrize("win", WINDOWS, ids=lambda w: str(list(w.values())[0]))
+def test_bone_image_keeps_the_input_scale_under_every_window(mt_model, kind, win):
+    """The bone contract: identity bone channels give back the input exactly, whatever window
+    fed the network (no stretch to the window, no clipping at its ends)."""
+    base = chest(120, 96, seed=5)                             # 12-bit content
+    if kind == "uint8":
+        img, white, dtype = (base >> 4).astype(np.uint8), 255.0, "uint8"
+    elif kind == "uint16-12bit":
+        img, white, dtype = base, 4095.0, "uint16"
+    else:
+        img, white, dtype = (base / 4095.0).astype(np.float32), 1.0, "uint16"
+    if "window" in win and isinstance(win["window"], tuple) and kind != "uint16-12bit":
+        win = dict(window=tuple(v * white / 4095.0 for v in win["window"]))
+    from cxrmt.io import Radiograph
+    with Predictor(mt_model, bone_dtype=dtype, **win) as p:
+        r = p.run(Radiograph(img, white))
+    lo, hi = r.window
+    if win.get("window") != "full":
+        assert hi - lo < white * 0.9                          # the network saw a narrower window
+    expect = img.astype(np.float64) / white * np.iinfo(np.dtype(dtype)).max
+    err = np.abs(r.bone.astype(np.float64) - expect)
+    assert err.max() <= 1.0, err.max()                        # float32 rounding: <= 1 level
+    if kind == "uint8":
+        np.testing.assert_array_equal(r.bone, img)
 
 
 def test_paths_radiographs_and_spacing(mt_model, tmp_path):

@@ -12,8 +12,9 @@ SEG_W = np.array([4.0, -4.0, -6.0], np.float32)     # heart bright, lungs dark
 SEG_B = np.array([-1.0, -0.8, -2.0], np.float32)
 
 
-def affine_model(path, size=32, layout="nchw", task="mt", batch=1, meta=True):
-    """Write the model; returns `path`."""
+def affine_model(path, size=32, layout="nchw", task="mt", batch=1, meta=True, window="full"):
+    """Write the model; returns `path`. Its metadata declares the full-range network window
+    (the references here are full-range) unless `window` says otherwise."""
     onnx = pytest.importorskip("onnx", reason="building test ONNX models needs the onnx package")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -47,7 +48,7 @@ def affine_model(path, size=32, layout="nchw", task="mt", batch=1, meta=True):
     if meta:
         from cxrmt.export.metadata import model_metadata, set_onnx_metadata
         set_onnx_metadata(model, model_metadata("test", task, size, layout, "0" * 64,
-                                                batch=batch))
+                                                batch=batch, window=window))
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return str(path)

@@ -14,6 +14,9 @@ def register(subparsers) -> None:
     p.add_argument("model", metavar="MODEL", help=".keras generator or cxrmt .onnx")
     p.add_argument("--onnx", metavar="OUT", help="write the FP32 ONNX here (needed for .keras)")
     p.add_argument("--size", type=int, help="input size S (default: the model's own)")
+    p.add_argument("--window", choices=("auto", "full"),
+                   help="network window the model was trained with, written to its metadata "
+                        "(default: from the run's model.json beside the .keras, else auto)")
     p.add_argument("--layout", choices=("nchw", "nhwc"), default="nchw",
                    help="input/output layout of the graph (default nchw: no transposes left)")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17; default 17)")
@@ -88,7 +91,7 @@ def _onnx_step(args):
         raise ValueError("--onnx OUT is needed to export a .keras model")
     from .onnx_export import export_onnx
     export_onnx(args.model, args.onnx, size=args.size, layout=args.layout, opset=args.opset,
-                batch=args.batch, check_images=args.check_images)
+                batch=args.batch, check_images=args.check_images, window=args.window)
     return args.onnx, None
 
 

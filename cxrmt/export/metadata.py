@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from cxrmt import ORGANS, __version__
+from cxrmt.window import MODES as WINDOW_MODES
 
 PREFIX = "cxrmt."
 CHANNELS = {"mt": list(ORGANS) + ["bone_suppressed"] * 3, "seg": list(ORGANS),
@@ -40,16 +41,19 @@ def sha256_weights(weights) -> str:
 
 
 def model_metadata(variant: str, task: str, size: int, layout: str, weights_sha256: str,
-                   precision: str = "fp32", batch: int = 1) -> dict:
-    """The cxrmt.* entries of an exported model (all values strings)."""
+                   precision: str = "fp32", batch: int = 1, window: str = "auto") -> dict:
+    """The cxrmt.* entries of an exported model (all values strings). `window`: the network
+    window the model was trained with (cxrmt.window: auto or full); runtimes default to it."""
     if layout not in ("nhwc", "nchw"):
         raise ValueError(f"layout must be nhwc or nchw (got {layout!r})")
+    if window not in WINDOW_MODES:
+        raise ValueError(f"window must be one of {', '.join(WINDOW_MODES)} (got {window!r})")
     values = {
         "version": __version__, "variant": variant, "task": task, "size": size, "batch": batch,
         "layout": layout, "precision": precision, "weights_sha256": weights_sha256,
         "output_range": "[-1, 1] (tanh); organ where channel > 0",
         "channels": json.dumps(CHANNELS[task]), "polarity": POLARITY,
-        "palette": json.dumps(PALETTE),
+        "palette": json.dumps(PALETTE), "window": window,
     }
     return {PREFIX + k: str(v) for k, v in values.items()}
 

@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from cxrmt._optional import require
+from cxrmt.window import trained_window
 
 from . import metadata as md
 from .checks import check_inputs
@@ -106,9 +107,14 @@ def rename_io(proto, input_name: str, output_name: str) -> None:
 
 
 def export_onnx(model, out, *, size=None, layout="nchw", opset=MIN_OPSET, batch=1,
-                check_images=(), tol=TOLERANCE, log=print) -> dict:
+                check_images=(), tol=TOLERANCE, window=None, log=print) -> dict:
     """Export a generator (keras.Model or `.keras` path) to `out`; returns a report with the
-    metadata and the ORT-vs-TF max |difference|. Raises ExportCheckError above `tol`."""
+    metadata and the ORT-vs-TF max |difference|. Raises ExportCheckError above `tol`.
+    `window`: the network window it was trained with (default: its run's model.json, else
+    auto, the trainer's default)."""
+    if window is None:
+        window = (trained_window(model) if isinstance(model, (str, os.PathLike)) else None) \
+            or "auto"
     onnx = require("onnx", "train")
     if opset < MIN_OPSET:
         raise ValueError(f"opset must be >= {MIN_OPSET} (got {opset})")
@@ -125,12 +131,14 @@ def export_onnx(model, out, *, size=None, layout="nchw", opset=MIN_OPSET, batch=
     variant, task = describe_generator(keras_model)
     proto = to_onnx_proto(keras_model, size, layout, opset, batch)
     meta = md.model_metadata(variant, task, size, layout,
-                             md.sha256_weights(keras_model.get_weights()), "fp32", batch)
+                             md.sha256_weights(keras_model.get_weights()), "fp32", batch,
+                             window)
     md.set_onnx_metadata(proto, meta)
     onnx.checker.check_model(proto, full_check=True)
     _save(proto, out)
     diff = compare_with_keras(out, keras_model, layout, check_images, batch)
-    log(f"{out}: {variant} {size}x{size} {layout} opset {opset}; ORT vs TF max |d| = {diff:.2e}")
+    log(f"{out}: {variant} {size}x{size} {layout} opset {opset}, window {window}; ORT vs TF "
+        f"max |d| = {diff:.2e}")
     if not diff <= tol:
         os.replace(out, out + ".rejected")
         raise ExportCheckError(f"ONNX Runtime and TensorFlow disagree by {diff:.3g} > {tol:g}; "

@@ -30,6 +30,20 @@ def register(subparsers) -> None:
     p.add_argument("--dicom-out", action="store_true",
                    help="for DICOM inputs also write <stem>_bse.dcm (Secondary Capture) and "
                         "<stem>_seg.dcm (DICOM SEG) in the input's study")
+    win = p.add_mutually_exclusive_group()
+    win.add_argument("--window", nargs=2, type=float, metavar=("LO", "HI"),
+                     help="explicit network window in the file's values (DICOM: after its VOI LUT, "
+                          "in [0, 1])")
+    win.add_argument("--percentile", nargs=2, type=float, metavar=("P_LO", "P_HI"),
+                     help="network window from these percentiles of the whole image")
+    win.add_argument("--full-range", action="store_true",
+                     help="network window = the file's full range (cxrmt before model v2)")
+    win.add_argument("--auto-window", action="store_true",
+                     help="the robust window (1st-99th percentile of the field), whatever the "
+                          "model's metadata says")
+    p.add_argument("--flip-tta", action="store_true",
+                   help="test-time flip augmentation: average with the mirrored image's output "
+                        "(lung channels swapped back); twice the inference time")
     p.add_argument("--invert", action="store_true",
                    help="reverse the input polarity (for files stored bone-dark without saying so)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
@@ -78,6 +92,11 @@ def _run(args, files) -> list:
         if plain and not args.quiet:
             print(f"cxrmt infer: --dicom-out: {plain} of {len(files)} inputs are not DICOM; "
                   "they get the PNG outputs only", file=sys.stderr)
-    with Predictor(model, alpha=args.alpha, clean=args.clean, bone_dtype="uint16") as predictor:
+    window = (tuple(args.window) if args.window else "full" if args.full_range
+              else "auto" if args.auto_window else None)   # None: the model's own
+    percentile = tuple(args.percentile) if args.percentile else None
+    with Predictor(model, alpha=args.alpha, clean=args.clean, bone_dtype="uint16",
+                   window=window, percentile=percentile, flip_tta=args.flip_tta,
+                   kernel_device="cpu" if args.flip_tta else "auto") as predictor:
         return infer_paths(predictor, files, opts, model_record(predictor, model, backend),
                            quiet=args.quiet)

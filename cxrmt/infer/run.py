@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cxrmt import __version__
+from cxrmt.window import describe
 from cxrmt.io import ImageFormatError, read_image
 from cxrmt.io.writers import encode_png, staged, write_text
 
@@ -148,6 +149,8 @@ def _record(path, rg, result, paths, model, timings) -> dict:
                   "width": int(rg.pixels.shape[1]), "dtype": str(rg.pixels.dtype),
                   "spacing_mm": spacing},
         "model": model,
+        "window": {"lo": float(result.window[0]), "hi": float(result.window[1])}
+        if result.window is not None else None,
         "timings_ms": {k: round(v, 2) for k, v in timings.items()},
         "outputs": {k: os.path.basename(p) for k, p in paths.items()},
     }
@@ -165,7 +168,9 @@ def model_record(predictor, path, backend: str) -> dict:
             "weights_sha256": meta.get(PREFIX + "weights_sha256"),
             "variant": meta.get(PREFIX + "variant"), "size": predictor.info.size,
             "task": predictor.info.task, "precision": predictor.info.precision,
-            "backend": backend}
+            "backend": backend,
+            "window": describe(predictor.window, predictor.percentile),
+            "flip_tta": predictor.flip_tta}
 
 
 def infer_paths(predictor, files, opts: InferOptions, model: dict, quiet=False) -> list:

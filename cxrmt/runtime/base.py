@@ -33,6 +33,12 @@ class ModelInfo:
         return (self.batch, s, s, 3) if self.layout == "nhwc" else (self.batch, 3, s, s)
 
     @property
+    def window(self) -> str:
+        """The network window the model was trained with (cxrmt.window); models exported before
+        the key existed were trained on the full range."""
+        return self.meta.get(PREFIX + "window", "full")
+
+    @property
     def output_channels(self) -> int:
         return TASK_CHANNELS[self.task]
 

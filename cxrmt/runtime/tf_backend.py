@@ -6,6 +6,8 @@ import numpy as np
 
 from cxrmt._optional import require
 
+from cxrmt.window import trained_window
+
 from .base import Runner, info_from_io
 
 
@@ -17,13 +19,14 @@ class _TensorFlowRunner(Runner):
     """Models run NHWC; `layout="nchw"` accepts and returns NCHW so a Predictor can treat every
     backend alike. A lock serialises calls (Keras models keep per-call state)."""
 
-    def _setup(self, fn, in_shape, out_shape, layout, task):
+    def _setup(self, fn, in_shape, out_shape, layout, task, window=None):
         if layout not in ("nhwc", "nchw"):
             raise ValueError(f"layout must be nhwc or nchw (got {layout!r})")
         self._fn, self._lock = fn, threading.Lock()
         n, s, c = int(in_shape[0] or 1), int(in_shape[1]), int(out_shape[-1])
         shapes = {"nhwc": ((n, s, s, 3), (n, s, s, c)), "nchw": ((n, 3, s, s), (n, c, s, s))}
-        self.info = info_from_io(*shapes[layout], {"cxrmt.layout": layout}, task=task)
+        meta = {"cxrmt.layout": layout, "cxrmt.window": window or "auto"}
+        self.info = info_from_io(*shapes[layout], meta, task=task)
 
     def _infer(self, x: np.ndarray) -> np.ndarray:
         nhwc = x if self.info.layout == "nhwc" else x.transpose(0, 2, 3, 1)
@@ -42,7 +45,7 @@ class KerasRunner(_TensorFlowRunner):
         model = load_generator(path)
         task = task or describe_generator(model)[1]   # tells segmentation from bone suppression
         self._setup(lambda x: model(x, training=False), model.input_shape, model.output_shape,
-                    layout, task)
+                    layout, task, trained_window(path))
 
 
 class SavedModelRunner(_TensorFlowRunner):
