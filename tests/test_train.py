@@ -188,7 +188,11 @@ def _few(src, dst):
 
 def test_train_command_and_mixed_precision(drr, tmp_path, capsys):
     from cxrmt.train.commands import register
+    from cxrmt.train.setup import cpu_has_bf16
 
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no bfloat16 units: --mixed-precision is refused here "
+                    "(test_mixed_precision_policy covers that)")
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["train", "--out", str(tmp_path), "--variant", "stdg-bse",
@@ -200,9 +204,46 @@ def test_train_command_and_mixed_precision(drr, tmp_path, capsys):
     assert "step 4/4" in out and "ETA" in out and "d_loss" in out
     record = json.loads((tmp_path / "model.json").read_text())
     assert record["config"]["mixed_precision"] and record["training"]["steps"] == 4
+    assert record["precision_policy"] == "mixed_bfloat16"      # never float16 on a CPU
     assert np.isfinite(record["best_validation"]["scores"]["moving"]["rmse"])
     with pytest.raises(ValueError, match="--epochs or --steps"):
         TrainConfig(out=str(tmp_path)).validate()
+
+
+def test_mixed_precision_policy(monkeypatch):
+    """bfloat16 on a CPU with AVX512-BF16/AMX, a clear refusal on one without; never float16."""
+    from cxrmt.train import setup
+
+    monkeypatch.setattr(setup, "cpu_has_bf16", lambda: True)
+    assert setup.mixed_policy() == "mixed_bfloat16"
+    monkeypatch.setattr(setup, "cpu_has_bf16", lambda: False)
+    with pytest.raises(ValueError, match="no bfloat16 units"):
+        setup.mixed_policy()
+
+
+def test_robust_augmentation_training_reduces_its_loss(drr, tmp_path):
+    """--augment robust with the auto window, BCE + soft Dice and the edge term (and bfloat16
+    where the CPU has it) trains: the reconstruction loss on the training cases falls."""
+    from cxrmt.model.build import load_generator, training_view
+    from cxrmt.model.variants import get_variant
+    from cxrmt.train import data, losses, setup
+
+    cfg = TrainConfig(out=str(tmp_path), variant="mtdg", data=drr, head="residual", lam=100.0,
+                      steps=120, val_every=120, augment="robust", seg_loss="bce+dice", edge=1.0,
+                      mixed_precision=setup.cpu_has_bf16(), **TINY)
+    record = run_training(cfg, log=lambda *_: None)
+    train = [c for c in data.load_cases(drr, 64) if c.case_id in record["data"]["train_ids"]]
+    x, y = data.arrays(train, get_variant("mtdg"))
+
+    def rec(model):
+        y_hat, logits = training_view(model)(x, training=False)
+        return float(losses.reconstruction(y, y_hat, logits, 3, "bce+dice", 1.0))
+
+    from cxrmt.model.build import build_networks
+    untrained = build_networks("mtdg", 64, 16, 5, head="residual").generator
+    after = rec(load_generator(os.path.join(tmp_path, "model.keras")))
+    assert after < 0.6 * rec(untrained), after
+    assert record["config"]["augment"] == "robust" and record["config"]["window"] == "auto"
 
 
 def test_logged_losses_are_per_step_means_of_the_last_window():

@@ -17,10 +17,15 @@ PAPER = {"orig": (0.0, (0, 0)), "rot+10": (10.0, (0, 0)), "rot-5": (-5.0, (0, 0)
          "shift+30+10": (0.0, (30, 10)), "shift-20-10": (0.0, (-20, -10))}
 
 
-def affine(size_hw, angle=0.0, shift_px=(0.0, 0.0), scale=1.0) -> np.ndarray:
-    """2x3 matrix: rotation/scale about the image centre, then a shift."""
+def affine(size_hw, angle=0.0, shift_px=(0.0, 0.0), scale=1.0, aspect=1.0) -> np.ndarray:
+    """2x3 matrix: rotation/scale about the image centre (x scaled by `aspect` more than y),
+    then a shift."""
     h, w = size_hw
     m = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, scale)
+    if aspect != 1.0:  # stretch x about the centre after the rotation
+        cx = (w - 1) / 2.0
+        m[0] *= aspect
+        m[0, 2] += cx * (1.0 - aspect)
     m[:, 2] += shift_px
     return m
 
@@ -61,12 +66,13 @@ def flip_lr(case: PairedCase) -> PairedCase:
 
 
 def random_augment(case: PairedCase, rng, max_deg=10.0, max_shift=30.0, max_scale=0.05,
-                   flip_prob=0.0) -> PairedCase:
-    """Online augmentation for training: random rotation, shift (px at 512) and scale."""
+                   flip_prob=0.0, max_aspect=0.0) -> PairedCase:
+    """Online augmentation for training: random rotation, shift (px at 512), scale and aspect."""
     h, w = case.image.shape
     m = affine((h, w), rng.uniform(-max_deg, max_deg),
                (rng.uniform(-max_shift, max_shift) * w / 512.0,
                 rng.uniform(-max_shift, max_shift) * h / 512.0),
-               1.0 + rng.uniform(-max_scale, max_scale))
+               1.0 + rng.uniform(-max_scale, max_scale),
+               1.0 + rng.uniform(-max_aspect, max_aspect) if max_aspect else 1.0)
     out = warp_case(case, m, "@rand")
     return flip_lr(out) if rng.random() < flip_prob else out

@@ -1,7 +1,7 @@
 """`cxrmt train`: argparse wiring; TensorFlow is imported only when the command runs."""
 
 from ..model.variants import HEADS, VARIANTS
-from .config import AUGMENTS, KEEP, STATS, STRATEGIES, TrainConfig
+from .config import AUGMENTS, KEEP, SEG_LOSSES, STATS, STRATEGIES, WINDOWS, TrainConfig
 
 
 def register(subparsers) -> None:
@@ -28,7 +28,16 @@ def register(subparsers) -> None:
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--l1-target", type=float, default=0.005,
                    help="stop when the smoothed generator L1 reaches this (0: never)")
-    p.add_argument("--augment", default="paper", choices=AUGMENTS)
+    p.add_argument("--augment", default="paper", choices=AUGMENTS,
+                   help="paper: the paper's 5 fixed copies; robust: random geometry plus "
+                        "scanner/site photometric shifts (cxrmt.data.photometric)")
+    p.add_argument("--window", default="auto", choices=WINDOWS,
+                   help="network window of the inputs (auto: robust field percentiles, as "
+                        "cxrmt infer uses by default; full: the file's range)")
+    p.add_argument("--seg-loss", default="bce", choices=SEG_LOSSES,
+                   help="organ-channel loss of the residual head")
+    p.add_argument("--edge", type=float, default=0.0,
+                   help="weight of an L1 term on image gradients of the bone-suppressed image")
     p.add_argument("--lung-masked", action="store_true",
                    help="bone target multiplied by the lung masks, as the paper's authors did")
     p.add_argument("--folds", type=int, default=5, help="validation split by case (0: none)")
@@ -43,7 +52,8 @@ def register(subparsers) -> None:
                    help="BatchNorm statistics at inference (auto: measured on validation)")
     p.add_argument("--strategy", default="default", choices=STRATEGIES,
                    help="mirrored: all local GPUs; multiworker: cluster from TF_CONFIG")
-    p.add_argument("--mixed-precision", action="store_true")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="mixed_float16 on a GPU, mixed_bfloat16 on a CPU with AVX512-BF16/AMX")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--drr-n", type=int, default=24, help="DRR triplets when --data is absent")
     p.add_argument("--quiet", action="store_true")

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from ..model.variants import HEADS, check_size, get_variant
 
-AUGMENTS = ("paper", "random", "none")
+AUGMENTS = ("paper", "robust", "random", "none")
+WINDOWS = ("auto", "full")
+SEG_LOSSES = ("bce", "bce+dice")
 STRATEGIES = ("default", "mirrored", "multiworker")
 STATS = ("auto", "moving", "instance")
 KEEP = ("best", "last")
@@ -33,7 +35,10 @@ class TrainConfig:
     beta1: float = 0.5
     dropout: float = 0.5
     l1_target: float = 0.005         # stop when the smoothed generator L1 reaches it (paper)
-    augment: str = "paper"
+    augment: str = "paper"          # robust: random geometry + the photometric chain
+    window: str = "auto"             # network window of every input (cxrmt.window)
+    seg_loss: str = "bce"            # organ channels of the residual head: BCE, or BCE + soft Dice
+    edge: float = 0.0                # weight of L1 on image gradients of the bone-suppressed image
     lung_masked: bool = False        # the authors' bone target (multiplied by the lung masks)
     folds: int = 5                   # validation = fold `val_fold` of `folds` (by case); 0: none
     val_fold: int = 0
@@ -52,6 +57,10 @@ class TrainConfig:
         check_size(v, self.size, self.levels)
         _choice("head", self.head, HEADS)
         _choice("augment", self.augment, AUGMENTS)
+        _choice("window", self.window, WINDOWS)
+        _choice("seg-loss", self.seg_loss, SEG_LOSSES)
+        if self.edge < 0:
+            raise ValueError("--edge must be >= 0")
         _choice("strategy", self.strategy, STRATEGIES)
         _choice("inference-stats", self.inference_stats, STATS)
         _choice("keep", self.keep, KEEP)

@@ -7,7 +7,8 @@ import os
 
 import numpy as np
 
-from ..data import augment, folds as folds_mod, targets
+from .. import window as window_mod
+from ..data import augment, folds as folds_mod, photometric, targets
 from ..io.paired import PairedCase, PairedDataset, case_paths
 from ..model.variants import Variant
 
@@ -52,22 +53,26 @@ def split(cases, k: int, fold: int, seed: int = 0) -> tuple:
             [c for c in cases if assign[c.case_id] == fold])
 
 
-def arrays(cases, variant: Variant, lung_masked: bool = False) -> tuple:
+def arrays(cases, variant: Variant, lung_masked: bool = False, window: str = "auto") -> tuple:
     """(inputs (N, S, S, 3), targets (N, S, S, C) in the variant's channels), unaugmented."""
     first, end = variant.channels
-    pairs = [targets.pair(c, None, lung_masked) for c in cases]
+    pairs = [targets.pair(c, None, lung_masked, window) for c in cases]
     return np.stack([p[0] for p in pairs]), np.stack([p[1][..., first:end] for p in pairs])
 
 
 class SampleStream:
     """Infinite stream of (input, target) for one variant. An epoch is every case under every
-    augmentation copy once (the paper's 5 fixed copies, or 1 random/unchanged copy)."""
+    augmentation copy once (the paper's 5 fixed copies, or 1 random/unchanged copy). "robust"
+    adds random geometry and the photometric chain of `data.photometric` to every sample; every
+    input then gets the network window (`window`, as inference gives it) and its target the same
+    map."""
 
-    def __init__(self, cases, variant: Variant, mode="paper", lung_masked=False, seed=0):
+    def __init__(self, cases, variant: Variant, mode="paper", lung_masked=False, seed=0,
+                 window="auto"):
         if not cases:
             raise ValueError("no training cases")
         self.cases, self.mode, self.seed = cases, mode, seed
-        self.lung_masked = lung_masked
+        self.lung_masked, self.window = lung_masked, window
         self.first, self.end = variant.channels
         self.copies = len(augment.PAPER) if mode == "paper" else 1
         self.epoch_len = len(cases) * self.copies
@@ -76,7 +81,9 @@ class SampleStream:
         epoch, pos = divmod(i, self.epoch_len)
         j = int(np.random.default_rng([self.seed, epoch]).permutation(self.epoch_len)[pos])
         case = self._augmented(self.cases[j // self.copies], j % self.copies, i)
-        x, y = targets.pair(case, None, self.lung_masked)
+        if self.mode == "robust":
+            case = robust_photometric(case, np.random.default_rng([self.seed, 2, i]))
+        x, y = targets.pair(case, None, self.lung_masked, self.window)
         return x, y[..., self.first:self.end]
 
     def _augmented(self, case, copy, i):
@@ -87,6 +94,9 @@ class SampleStream:
                                                           (dx * w / 512.0, dy * h / 512.0)))
         if self.mode == "random":
             return augment.random_augment(case, np.random.default_rng([self.seed, 1, i]))
+        if self.mode == "robust":
+            return augment.random_augment(case, np.random.default_rng([self.seed, 1, i]),
+                                          max_scale=0.1, max_aspect=0.05)
         return case
 
     def iterate(self, start: int = 0):
@@ -94,6 +104,16 @@ class SampleStream:
         while True:
             yield self.sample(i)
             i += 1
+
+
+def robust_photometric(case: PairedCase, rng) -> PairedCase:
+    """The photometric chain on a case: float [0, 1] image and target; organ masks cleared under
+    added collimation borders."""
+    x, y, border = photometric.robust(case.image.astype(np.float32) / np.float32(255.0),
+                                      case.bone_suppressed.astype(np.float32) / np.float32(255.0),
+                                      rng)
+    masks = {k: v & ~border for k, v in case.masks.items()} if border.any() else case.masks
+    return PairedCase(case.case_id, x, y, masks, case.nodule)
 
 
 def make_dataset(stream: SampleStream, start: int, batch: int):

@@ -41,13 +41,39 @@ def seg_bce(y, logits):
     return ops.mean(ops.maximum(s, 0.0) - s * t + ops.log1p(ops.exp(-ops.abs(s))))
 
 
-def reconstruction(y, y_hat, logits, seg_channels: int, seg_loss: str):
+def soft_dice(y, logits, smooth=1.0):
+    """1 - mean over images and organs of the soft Dice of sigmoid(2z) against the 0/1 target."""
+    t = (y + 1.0) * 0.5
+    p = ops.sigmoid(2.0 * logits)
+    inter = ops.sum(p * t, axis=(1, 2))
+    total = ops.sum(p, axis=(1, 2)) + ops.sum(t, axis=(1, 2))
+    return 1.0 - ops.mean((2.0 * inter + smooth) / (total + smooth))
+
+
+def gradient_l1(y, y_hat):
+    """L1 between the horizontal and vertical finite differences of two images: penalises a
+    blocky or grid-patterned bone layer that plain L1 lets through."""
+    def diffs(a):
+        return a[:, 1:, :, :] - a[:, :-1, :, :], a[:, :, 1:, :] - a[:, :, :-1, :]
+    (dy, dx), (ey, ex) = diffs(y), diffs(y_hat)
+    return 0.5 * (ops.mean(ops.abs(dy - ey)) + ops.mean(ops.abs(dx - ex)))
+
+
+def reconstruction(y, y_hat, logits, seg_channels: int, seg_loss: str, edge: float = 0.0):
     """Supervised term: the mean over output channels of L1 (paper) or, for the organ channels
-    when seg_loss == 'bce', the binary cross-entropy on the logits."""
+    when seg_loss is 'bce' or 'bce+dice', the binary cross-entropy on the logits (plus the soft
+    Dice loss). `edge` adds that weight of gradient L1 to the bone channels' L1."""
     if seg_loss == "l1" or seg_channels == 0:
-        return l1(y, y_hat)
+        rec = l1(y, y_hat)
+        return rec + edge * gradient_l1(y, y_hat) if edge and seg_channels == 0 else rec
     k, c = seg_channels, y.shape[-1]
-    seg = seg_bce(y[..., :k], ops.cast(logits[..., :k], "float32"))
+    z = ops.cast(logits[..., :k], "float32")
+    seg = seg_bce(y[..., :k], z)
+    if seg_loss == "bce+dice":
+        seg = seg + soft_dice(y[..., :k], z)
     if c == k:
         return seg
-    return (k * seg + (c - k) * l1(y[..., k:], y_hat[..., k:])) / c
+    bone = l1(y[..., k:], y_hat[..., k:])
+    if edge:
+        bone = bone + edge * gradient_l1(y[..., k:], y_hat[..., k:])
+    return (k * seg + (c - k) * bone) / c

@@ -43,11 +43,13 @@ def run_training(cfg: TrainConfig, log=print, g_optimizer=None, d_optimizer=None
         raise ValueError(f"--batch {cfg.batch} must be a multiple of the "
                          f"{strategy.num_replicas_in_sync} replicas")
     previous_policy = keras.mixed_precision.global_policy()
+    policy = setup.mixed_policy() if cfg.mixed_precision else "float32"
     if cfg.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+        log(f"mixed precision: {policy}")
+        keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(cfg.seed)  # reproducible initial weights and dropout masks
     try:
-        trainer = setup.build_trainer(cfg, strategy, g_optimizer, d_optimizer)
+        trainer = setup.build_trainer(cfg, strategy, g_optimizer, d_optimizer, policy)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     ckpt, manager, step_var = setup.make_checkpoint(trainer, os.path.join(out, "checkpoints"))
@@ -56,17 +58,18 @@ def run_training(cfg: TrainConfig, log=print, g_optimizer=None, d_optimizer=None
         ckpt.restore(latest).assert_existing_objects_matched()
         log(f"resumed from {latest} at step {int(step_var.numpy())}")
     variant = get_variant(cfg.variant)
-    stream = SampleStream(train_cases, variant, cfg.augment, cfg.lung_masked, cfg.seed)
+    stream = SampleStream(train_cases, variant, cfg.augment, cfg.lung_masked, cfg.seed,
+                          cfg.window)
     total = setup.total_steps(cfg, stream)
     run_record = {"config": cfg.to_dict(), "data": data_record, "versions": versions(),
-                  "created": now()}
+                  "created": now(), "precision_policy": policy}
     write_json(os.path.join(out, "run.json"), {**cfg.to_dict(), "record": run_record})
 
     validator = None
     if val_cases:
         from .validate import Validator, identity_scores
 
-        vx, vy = arrays(val_cases, variant, cfg.lung_masked)
+        vx, vy = arrays(val_cases, variant, cfg.lung_masked, cfg.window)
         validator = Validator(trainer.generator, vx, vy, variant.task, out)
         run_record["identity_val"] = identity_scores(vx, vy, variant.task)
     writer = tf.summary.create_file_writer(os.path.join(out, "logs"))

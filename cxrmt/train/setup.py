@@ -50,6 +50,29 @@ def is_chief() -> bool:
     return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in cluster
 
 
+def cpu_has_bf16() -> bool:
+    """AVX512-BF16 or AMX-BF16 in /proc/cpuinfo (Linux); False where it cannot be read."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def mixed_policy() -> str:
+    """The Keras mixed-precision policy for this machine: float16 on a GPU (tensor cores),
+    bfloat16 on a CPU with AVX512-BF16 / AMX (float16 there is emulated and ~150x slower)."""
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return "mixed_float16"
+    if cpu_has_bf16():
+        return "mixed_bfloat16"
+    raise ValueError("--mixed-precision: no GPU and this CPU has no bfloat16 units "
+                     "(AVX512-BF16 or AMX); train in FP32 (drop --mixed-precision)")
+
+
 def make_strategy(name: str):
     import tensorflow as tf
 
@@ -60,21 +83,23 @@ def make_strategy(name: str):
     return tf.distribute.get_strategy()
 
 
-def build_trainer(cfg, strategy, g_optimizer=None, d_optimizer=None):
+def build_trainer(cfg, strategy, g_optimizer=None, d_optimizer=None, policy="float32"):
     """Networks, trainer and optimisers (built now, so a checkpoint restores their slots)."""
     from ..model.build import build_networks
     from .trainer import Trainer, adam
 
     v = get_variant(cfg.variant)
-    seg_loss = "bce" if (cfg.head == "residual" or v.kind == "unet") else "l1"
+    seg_loss = cfg.seg_loss if (cfg.head == "residual" or v.kind == "unet") else "l1"
     with strategy.scope():
         nets = build_networks(v, cfg.size, cfg.ngf, cfg.levels, cfg.head, cfg.dropout,
                               ndf=cfg.ndf)
-        trainer = Trainer(nets.generator, nets.discriminator, cfg.lam, v.seg_channels, seg_loss)
-        g_opt = g_optimizer or adam(cfg.lr, cfg.beta1, cfg.mixed_precision)
+        trainer = Trainer(nets.generator, nets.discriminator, cfg.lam, v.seg_channels, seg_loss,
+                          cfg.edge)
+        scaled = cfg.mixed_precision and policy == "mixed_float16"   # bf16 needs no loss scale
+        g_opt = g_optimizer or adam(cfg.lr, cfg.beta1, scaled)
         d_opt = None
         if nets.discriminator is not None:
-            d_opt = d_optimizer or adam(cfg.lr, cfg.beta1, cfg.mixed_precision)
+            d_opt = d_optimizer or adam(cfg.lr, cfg.beta1, scaled)
             d_opt.build(nets.discriminator.trainable_variables)
         g_opt.build(nets.generator.trainable_variables)
         trainer.compile(g_opt, d_opt)

@@ -19,11 +19,12 @@ class Trainer(keras.Model):
     """Wraps a generator (and a discriminator, or None) and trains them together."""
 
     def __init__(self, generator, discriminator=None, lam=10.0, seg_channels=3, seg_loss="l1",
-                 **kwargs):
+                 edge=0.0, **kwargs):
         super().__init__(**kwargs)
         self.generator, self.discriminator = generator, discriminator
         self.gen_view = training_view(generator)
         self.lam, self.seg_channels, self.seg_loss = float(lam), seg_channels, seg_loss
+        self.edge = float(edge)
         names = TRACKED if discriminator is not None else ("l1", "rec")
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
 
@@ -43,7 +44,8 @@ class Trainer(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             y_hat, logits = self.gen_view(x, training=True)
-            rec = losses.reconstruction(y, y_hat, logits, self.seg_channels, self.seg_loss)
+            rec = losses.reconstruction(y, y_hat, logits, self.seg_channels, self.seg_loss,
+                                        self.edge)
             values = {"l1": losses.l1(y, y_hat), "rec": rec}
             g_loss = rec
             if self.discriminator is not None:
