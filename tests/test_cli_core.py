@@ -18,7 +18,8 @@ def test_info_reports_build(capsys):
 def test_demo_writes_every_file_and_keeps_the_organs(tmp_path, capsys):
     out = tmp_path / "demo"
     assert cli.main(["demo", "--out", str(out), "--size", "64", "--res", "256"]) == 0
-    report = json.loads((out / "report.json").read_text())
+    report = json.loads((out / "report.json").read_text())["drr"]
+    out = out / "drr"
     for name in report["files"]:
         img = cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)
         assert img is not None and img.shape[:2] == (256, 256), name
@@ -43,12 +44,26 @@ def test_cli_without_command_prints_help(tmp_path):
 def test_demo_scores_the_shipped_model_against_the_drr_truth(tmp_path):
     """The report carries the shipped model's own result on the synthetic radiograph, with
     every score in its range (the DRR is outside its training domain: no level is asserted)."""
-    report = run_demo_report(tmp_path)
+    report = run_demo_report(tmp_path)["drr"]
     m = report["shipped_model"]
     assert m["model"] == "cxrmt-mtdg-jsrt256.onnx"
     assert set(m["dice"]) == {"heart", "left_lung", "right_lung"}
     assert all(0.0 <= d <= 1.0 for d in m["dice"].values())
     assert m["bone_rmse"] >= 0 and m["bsr_lungs"] <= 1.0
+
+
+def test_demo_ships_a_real_radiograph_that_is_not_scored(tmp_path):
+    """radiograph.png is the shipped NIH film, byte for byte; the report scores nothing on it
+    (no ground truth) but says whether the shipped model finds the organs."""
+    import hashlib
+
+    report = run_demo_report(tmp_path)["radiograph"]
+    data = (tmp_path / "demo" / "radiograph.png").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == \
+        "41766f449c1f0608942e00a097bd8004575cd069d1e7371de9df0feb122f84e8"
+    assert report["scored"] is False and "NIH" in report["source"]
+    check = report["organ_check"]
+    assert {"found_heart", "found_left_lung", "found_right_lung", "placed", "ok"} <= set(check)
 
 
 def run_demo_report(tmp_path):

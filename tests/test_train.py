@@ -244,6 +244,9 @@ def test_robust_augmentation_training_reduces_its_loss(drr, tmp_path):
     after = rec(load_generator(os.path.join(tmp_path, "model.keras")))
     assert after < 0.6 * rec(untrained), after
     assert record["config"]["augment"] == "robust" and record["config"]["window"] == "auto"
+    from cxrmt.pipeline import Predictor
+    with Predictor(os.path.join(tmp_path, "model.keras")) as p:   # the run's window, from
+        assert p.window == "auto"                                 # its model.json
 
 
 def test_logged_losses_are_per_step_means_of_the_last_window():

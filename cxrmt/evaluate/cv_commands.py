@@ -2,11 +2,12 @@
 only when the command runs."""
 
 from ..model.variants import HEADS
-from ..train.config import AUGMENTS, TrainConfig
+from ..train.config import AUGMENTS, SEG_LOSSES, WINDOWS, TrainConfig
 
 # Options passed to TrainConfig unchanged (dest names are its field names).
 TRAIN_FIELDS = ("size", "ngf", "levels", "ndf", "head", "batch", "epochs", "steps", "lam", "lr",
-                "augment", "seed", "val_every", "log_every", "lung_masked", "data")
+                "augment", "window", "seg_loss", "edge", "mixed_precision", "l1_target", "seed",
+                "val_every", "log_every", "lung_masked", "data")
 
 
 def register(subparsers) -> None:
@@ -38,6 +39,11 @@ def register(subparsers) -> None:
     t.add_argument("--lambda", dest="lam", type=float, default=10.0)
     t.add_argument("--lr", type=float, default=2e-4)
     t.add_argument("--augment", default="paper", choices=AUGMENTS)
+    t.add_argument("--window", default="auto", choices=WINDOWS)
+    t.add_argument("--seg-loss", default="bce", choices=SEG_LOSSES)
+    t.add_argument("--edge", type=float, default=0.0)
+    t.add_argument("--mixed-precision", action="store_true")
+    t.add_argument("--l1-target", type=float, default=0.005)
     t.add_argument("--lung-masked", action="store_true")
     t.add_argument("--seed", type=int, default=0, help="also fixes the folds")
     t.add_argument("--val-every", type=int, default=500)
