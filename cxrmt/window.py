@@ -56,7 +56,7 @@ def describe(window="auto", percentile=None) -> str:
     if percentile is not None:
         return f"percentile {percentile[0]:g}-{percentile[1]:g}"
     if window is None or (isinstance(window, str) and window == "auto"):
-        return f"auto: field percentile {AUTO_PERCENTILE[0]:g}-{AUTO_PERCENTILE[1]:g}"
+        return f"auto (field percentile {AUTO_PERCENTILE[0]:g}-{AUTO_PERCENTILE[1]:g})"
     if isinstance(window, str):
         return window
     return f"explicit {float(window[0]):g}-{float(window[1]):g}"

@@ -204,3 +204,38 @@ def test_two_inputs_with_one_name_do_not_overwrite_each_other(model, inputs, tmp
                "--force") == 1
     assert "also an output of another input" in capsys.readouterr().err
     assert read(out / "eight_bse.png").shape == (90, 70)       # the first one's, intact
+
+
+@pytest.mark.parametrize("flags, mode", [((), "full"), (("--auto-window",), "auto (field percentile 1-99)"),
+                                         (("--percentile", 2, 98), "percentile 2-98"),
+                                         (("--window", 10, 200), "explicit 10-200"),
+                                         (("--full-range",), "full")])
+def test_window_options_reach_the_json_and_keep_the_bone_scale(model, inputs, tmp_path, flags,
+                                                               mode):
+    """Each window option feeds the network that window (recorded in the JSON, checked against
+    resolve_window) and the bone-suppressed image still comes back on the input's scale."""
+    from cxrmt import kernels
+
+    out = tmp_path / "out"
+    assert run(inputs / "eight.png", "--out", out, "--model", model, *flags) == 0
+    record = json.loads((out / "eight.json").read_text())
+    assert record["model"]["window"] == mode and record["model"]["flip_tta"] is False
+    img = read(inputs / "eight.png")
+    kw = {"full": dict(window=(0, 255)),
+          "auto (field percentile 1-99)": dict(percentile=(1, 99), field=True),
+          "percentile 2-98": dict(percentile=(2, 98)),
+          "explicit 10-200": dict(window=(10, 200))}[mode]
+    lo, hi = kernels.resolve_window(img, **kw)
+    assert (record["window"]["lo"], record["window"]["hi"]) == pytest.approx((lo, hi))
+    assert np.abs(read(out / "eight_bse.png").astype(int) - img).max() <= 1
+
+
+def test_flip_tta_on_a_mirror_symmetric_model_changes_nothing(model, inputs, tmp_path):
+    """The affine test model is pointwise, so mirrored-and-back equals the original output
+    except that the lung channels trade places: --flip-tta averages left and right lung."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(inputs / "eight.png", "--out", a, "--model", model, "--masks") == 0
+    assert run(inputs / "eight.png", "--out", b, "--model", model, "--masks", "--flip-tta") == 0
+    assert json.loads((b / "eight.json").read_text())["model"]["flip_tta"] is True
+    np.testing.assert_array_equal(read(a / "eight_mask_heart.png"), read(b / "eight_mask_heart.png"))
+    assert np.abs(read(a / "eight_bse.png").astype(int) - read(b / "eight_bse.png")).max() <= 1

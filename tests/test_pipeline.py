@@ -236,3 +236,24 @@ def test_clean_keeps_one_region_per_organ(mt_model):
         assert n - 1 <= 1
     for label, c in ((1, 2), (2, 1), (3, 0)):
         assert not ((r.labels == label) & (r.masks[c] == 0)).any()
+
+
+@pytest.mark.parametrize("layout", ["nhwc", "nchw"])
+def test_flip_average_by_hand(layout):
+    """Mirror back the flipped output and swap its lung channels before averaging."""
+    from types import SimpleNamespace
+
+    from cxrmt.pipeline import flip_average
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(1, 4, 5, 6)).astype(np.float32)          # NHWC reference
+    yf = rng.normal(size=(1, 4, 5, 6)).astype(np.float32)
+    back = yf[:, :, ::-1, :][..., [0, 2, 1, 3, 4, 5]]
+    expect = (y + back) / 2
+    info = SimpleNamespace(layout=layout, task="mt")
+    if layout == "nchw":
+        got = flip_average(y.transpose(0, 3, 1, 2), yf.transpose(0, 3, 1, 2), info)
+        got = got.transpose(0, 2, 3, 1)
+    else:
+        got = flip_average(y, yf, info)
+    np.testing.assert_allclose(got, expect, rtol=1e-6)
