@@ -38,7 +38,7 @@ EXPORT = textwrap.dedent("""
     ngf, size, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     keras.utils.set_random_seed(0)
     g = build_networks("mtdg", size, ngf).generator
-    export_onnx(g, out)
+    export_onnx(g, out, window="auto")
     convert_fp16(out, out[:-5] + ".fp16.onnx")
 """)
 

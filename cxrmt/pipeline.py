@@ -30,8 +30,9 @@ class Result:
     masks: (3, H, W) uint8 0/1 in channel order heart, left lung, right lung (None for a
     bone-suppression-only model); labels: (H, W) uint8 (0 background, 1 right lung, 2 left lung,
     3 heart); segmentation: (H, W, 3) RGB of the labels; overlay: (H, W, 3) RGB labels over the
-    radiograph; bone: (H, W) bone-suppressed radiograph on the input's full scale (None for a
-    segmentation-only model);
+    radiograph; bone: (H, W) bone-suppressed radiograph on the input's full scale (residual
+    mode; `bone_mode="resize"` gives it in the network's window), uint8 for uint8 inputs and
+    uint16 otherwise unless `bone_dtype` says (None for a segmentation-only model);
     output: the raw model output for this image (model layout, batch axis dropped);
     timings: milliseconds per stage plus "total".
     """
@@ -76,7 +77,7 @@ class Predictor:
     """
 
     def __init__(self, model, *, window=None, percentile=None, bits_stored=0, invert=False,
-                 bone_mode="residual", resample="bilinear", bone_dtype="uint8", alpha=128,
+                 bone_mode="residual", resample="bilinear", bone_dtype="auto", alpha=128,
                  filter="point", overlay_mode="fill", palette=None, kernel_device="auto",
                  clean=False, flip_tta=False, **backend_options):
         self._owns_runner = not isinstance(model, Runner)   # a caller's runner stays open
@@ -184,6 +185,8 @@ class Predictor:
     def _decode_options(self, pixels, white) -> dict:
         """Decode options; in residual mode the bone image is written in the input's full range."""
         opts = dict(self.decode_options)
+        if opts["bone_dtype"] == "auto":   # the input's bit depth: 8 bits stay 8, else 16
+            opts["bone_dtype"] = "uint8" if pixels.dtype == np.uint8 else "uint16"
         if opts["bone_mode"] == "residual":
             opts["bone_window"] = window_mod.full_window(pixels, white, self.bits_stored)
         return opts

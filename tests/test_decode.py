@@ -55,6 +55,28 @@ def test_bone_residual_transfer(rng, shape, size, layout):
     assert np.abs(r["bone"].astype(np.int64) - ref).max() <= 1
 
 
+@pytest.mark.parametrize("invert", [False, True])
+@pytest.mark.parametrize("window", [dict(window=(700.0, 3100.0)), dict(percentile=(2.0, 98.0)),
+                                    dict(percentile=(1.0, 99.0), field=True)])
+def test_bone_window_writes_the_change_on_the_input_scale(rng, invert, window):
+    """With bone_window = the full range, the bone image is the original in raw units minus the
+    network's change converted to raw units: (hi - lo) / 2 per network unit, sign flipped for an
+    inverted input (whose display polarity is the other way round). Independent numpy maths."""
+    img = rng.integers(0, 4096, size=(40, 30), dtype=np.uint16)
+    x, f = k.preprocess(img, 16, bits_stored=12, invert=invert, **window)
+    out = np.tanh(rng.normal(0, 1.0, size=(1, 16, 16, 6))).astype(np.float32)
+    r = k.decode(out, f, image=img, model_input=x, bone_dtype="uint16",
+                 bone_window=(0.0, 4095.0))
+    lo, hi = f.window_lo, f.window_hi
+    assert hi - lo < 4000                                    # a real (narrower) window
+    change = bilinear_to_original(x[0, :, :, 0] - out[0, :, :, 3:].mean(axis=-1), f)
+    display = 1.0 - img / 4095.0 if invert else img / 4095.0     # full range, display polarity
+    expect = np.clip(display - change * (hi - lo) / 2 / 4095.0, 0, 1) * 65535
+    assert np.abs(r["bone"].astype(np.float64) - expect).max() <= 1.5
+    with pytest.raises(ValueError, match="bone_window"):
+        k.decode(out, f, image=img, model_input=x, bone_window=(0.0, 4095.0), bone_mode="resize")
+
+
 def test_bone_identity_output_returns_original(rng):
     # A model that changes nothing must give back the original at full resolution.
     img = rng.integers(0, 256, size=(300, 200), dtype=np.uint8)

@@ -31,7 +31,7 @@ def generator():
 def exported(generator, tmp_path_factory):
     folder = tmp_path_factory.mktemp("onnx")
     return {layout: export_onnx(generator, str(folder / f"{layout}.onnx"), layout=layout,
-                                log=lambda *_: None) for layout in ("nchw", "nhwc")}
+                                log=lambda *_: None, window="auto") for layout in ("nchw", "nhwc")}
 
 
 def _tf(generator, x_nhwc):
@@ -80,13 +80,13 @@ def test_onnx_runtime_matches_tensorflow(exported, generator, layout, rng):
 def test_export_check_rejects_a_mismatch(generator, tmp_path):
     out = str(tmp_path / "m.onnx")
     with pytest.raises(ExportCheckError, match="disagree"):
-        export_onnx(generator, out, tol=0.0, log=lambda *_: None)   # any rounding fails
+        export_onnx(generator, out, tol=0.0, log=lambda *_: None, window="auto")   # any rounding fails
     assert (tmp_path / "m.onnx.rejected").exists() and not (tmp_path / "m.onnx").exists()
 
 
 def test_export_at_another_size_keeps_the_weights(generator, tmp_path, rng):
     rep = export_onnx(generator, str(tmp_path / "m128.onnx"), size=128, layout="nhwc",
-                      log=lambda *_: None)
+                      log=lambda *_: None, window="auto")
     assert rep["metadata"]["cxrmt.size"] == "128"
     assert rep["metadata"]["cxrmt.weights_sha256"] == md.sha256_weights(generator.get_weights())
     with open_runner(rep["path"]) as r:
@@ -94,12 +94,12 @@ def test_export_at_another_size_keeps_the_weights(generator, tmp_path, rng):
         ref = at_size(generator, 128)(x, training=False).numpy()
         np.testing.assert_allclose(r.run(x), ref, atol=1e-5)
     with pytest.raises(ValueError, match="size 96 is not supported"):
-        export_onnx(generator, str(tmp_path / "bad.onnx"), size=96, log=lambda *_: None)
+        export_onnx(generator, str(tmp_path / "bad.onnx"), size=96, log=lambda *_: None, window="auto")
 
 
 def test_static_batch_export_serves_run_batch(generator, exported, tmp_path):
     from cxrmt.pipeline import Predictor
-    rep = export_onnx(generator, str(tmp_path / "b2.onnx"), batch=2, log=lambda *_: None)
+    rep = export_onnx(generator, str(tmp_path / "b2.onnx"), batch=2, log=lambda *_: None, window="auto")
     assert rep["metadata"]["cxrmt.batch"] == "2"
     images = [phantom(90 + 10 * i, 80, seed=i) for i in range(3)]
     with Predictor(rep["path"], bits_stored=12) as p2, \
@@ -112,11 +112,11 @@ def test_static_batch_export_serves_run_batch(generator, exported, tmp_path):
 
 def test_bad_export_arguments(generator, tmp_path):
     with pytest.raises(ValueError, match="opset must be >= 17"):
-        export_onnx(generator, str(tmp_path / "m.onnx"), opset=13)
+        export_onnx(generator, str(tmp_path / "m.onnx"), opset=13, window="auto")
     with pytest.raises(ValueError, match="batch must be >= 1"):
-        export_onnx(generator, str(tmp_path / "m.onnx"), batch=0)
+        export_onnx(generator, str(tmp_path / "m.onnx"), batch=0, window="auto")
     with pytest.raises(FileNotFoundError, match="no such model file"):
-        export_onnx(str(tmp_path / "absent.keras"), str(tmp_path / "m.onnx"))
+        export_onnx(str(tmp_path / "absent.keras"), str(tmp_path / "m.onnx"), window="auto")
 
 
 def test_variant_is_read_from_the_layers():
@@ -138,8 +138,12 @@ def test_cli_export_fp16_and_triton_from_a_keras_file(generator, tmp_path, capsy
     keras_path = str(tmp_path / "g.keras")
     generator.save(keras_path)
     out = tmp_path / "out" / "g.onnx"
-    assert _cli(["export", keras_path, "--onnx", str(out), "--fp16",
+    with pytest.raises(ValueError, match="cannot tell which network window"):
+        _cli(["export", keras_path, "--onnx", str(out)])    # no model.json beside it
+    assert _cli(["export", keras_path, "--onnx", str(out), "--fp16", "--window", "full",
                  "--triton", str(tmp_path / "repo")]) == 0
+    from cxrmt.export.metadata import read_onnx_metadata
+    assert read_onnx_metadata(str(tmp_path / "out" / "g.fp16.onnx"))["cxrmt.window"] == "full"
     text = capsys.readouterr().out
     assert "ORT vs TF max |d|" in text and "FP16 check passed" in text
     assert (tmp_path / "out" / "g.fp16.onnx").exists()

@@ -222,7 +222,7 @@ def test_window_options_reach_the_json_and_keep_the_bone_scale(model, inputs, tm
     assert record["model"]["window"] == mode and record["model"]["flip_tta"] is False
     img = read(inputs / "eight.png")
     kw = {"full": dict(window=(0, 255)),
-          "auto (field percentile 1-99)": dict(percentile=(1, 99), field=True),
+          "auto (field percentile 1-99)": dict(percentile=(1, 99), field=True, size=SIZE),
           "percentile 2-98": dict(percentile=(2, 98)),
           "explicit 10-200": dict(window=(10, 200))}[mode]
     lo, hi = kernels.resolve_window(img, **kw)
@@ -230,12 +230,17 @@ def test_window_options_reach_the_json_and_keep_the_bone_scale(model, inputs, tm
     assert np.abs(read(out / "eight_bse.png").astype(int) - img).max() <= 1
 
 
-def test_flip_tta_on_a_mirror_symmetric_model_changes_nothing(model, inputs, tmp_path):
+def test_flip_tta_on_a_pointwise_model(model, inputs, tmp_path):
     """The affine test model is pointwise, so mirrored-and-back equals the original output
-    except that the lung channels trade places: --flip-tta averages left and right lung."""
+    except that the lung channels trade places: --flip-tta averages left and right lung and
+    leaves the heart and the bone image as they were."""
     a, b = tmp_path / "a", tmp_path / "b"
     assert run(inputs / "eight.png", "--out", a, "--model", model, "--masks") == 0
     assert run(inputs / "eight.png", "--out", b, "--model", model, "--masks", "--flip-tta") == 0
     assert json.loads((b / "eight.json").read_text())["model"]["flip_tta"] is True
     np.testing.assert_array_equal(read(a / "eight_mask_heart.png"), read(b / "eight_mask_heart.png"))
+    # the mirrored pass's lungs come back swapped, so both lung channels become their mean:
+    np.testing.assert_array_equal(read(b / "eight_mask_left_lung.png"),
+                                  read(b / "eight_mask_right_lung.png"))
+    assert (read(a / "eight_mask_left_lung.png") != read(a / "eight_mask_right_lung.png")).any()
     assert np.abs(read(a / "eight_bse.png").astype(int) - read(b / "eight_bse.png")).max() <= 1

@@ -47,7 +47,7 @@ def train_and_score(drr, out, head, lam, steps):
     record = run_training(cfg, log=lambda *_: None)
     cases = data.load_cases(drr, 64)
     train = [c for c in cases if c.case_id in record["data"]["train_ids"]]
-    x, y = data.arrays(train, get_variant("mtdg"))
+    x, y = data.arrays(train, get_variant("mtdg"), window=cfg.window)
     untrained = build_networks("mtdg", 64, 16, 5, head=head).generator
     trained = load_generator(os.path.join(out, "model.keras"))
     return l1_on(untrained, x, y), l1_on(trained, x, y), baselines(x, y), record
@@ -190,9 +190,11 @@ def test_train_command_and_mixed_precision(drr, tmp_path, capsys):
     from cxrmt.train.commands import register
     from cxrmt.train.setup import cpu_has_bf16
 
-    if not cpu_has_bf16():
-        pytest.skip("this CPU has no bfloat16 units: --mixed-precision is refused here "
-                    "(test_mixed_precision_policy covers that)")
+    from cxrmt.train.setup import has_gpu
+
+    if has_gpu() or not cpu_has_bf16():
+        pytest.skip("this checks bfloat16 on a CPU: here a GPU (float16) or a CPU without "
+                    "bfloat16 units (refused; test_mixed_precision_policy covers both)")
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["train", "--out", str(tmp_path), "--variant", "stdg-bse",
@@ -214,11 +216,14 @@ def test_mixed_precision_policy(monkeypatch):
     """bfloat16 on a CPU with AVX512-BF16/AMX, a clear refusal on one without; never float16."""
     from cxrmt.train import setup
 
+    monkeypatch.setattr(setup, "has_gpu", lambda: False)
     monkeypatch.setattr(setup, "cpu_has_bf16", lambda: True)
     assert setup.mixed_policy() == "mixed_bfloat16"
     monkeypatch.setattr(setup, "cpu_has_bf16", lambda: False)
     with pytest.raises(ValueError, match="no bfloat16 units"):
         setup.mixed_policy()
+    monkeypatch.setattr(setup, "has_gpu", lambda: True)
+    assert setup.mixed_policy() == "mixed_float16"
 
 
 def test_robust_augmentation_training_reduces_its_loss(drr, tmp_path):
@@ -233,7 +238,7 @@ def test_robust_augmentation_training_reduces_its_loss(drr, tmp_path):
                       mixed_precision=setup.cpu_has_bf16(), **TINY)
     record = run_training(cfg, log=lambda *_: None)
     train = [c for c in data.load_cases(drr, 64) if c.case_id in record["data"]["train_ids"]]
-    x, y = data.arrays(train, get_variant("mtdg"))
+    x, y = data.arrays(train, get_variant("mtdg"), window="auto")
 
     def rec(model):
         y_hat, logits = training_view(model)(x, training=False)

@@ -126,4 +126,22 @@ def test_predictor_follows_the_model_window(tmp_path):
         np.testing.assert_array_equal(f.model_input(img), expect_full)
         np.testing.assert_array_equal(forced.model_input(img), expect_full)
         assert a.run(img).window == kernels.resolve_window(img, percentile=(1.0, 99.0),
-                                                           field=True)
+                                                           field=True, size=32)
+
+
+def test_field_window_at_model_size_is_the_window_of_the_reduced_image():
+    """preprocess to S measures the field window on the image area-reduced to S x S (the cells
+    inside the image), as training measures it on its S x S images: numpy reference with
+    cv2.INTER_AREA on an image that divides evenly (square, so no padding)."""
+    img = with_borders_and_text(body(256, 256), 4095)
+    small = cv2.resize(img.astype(np.float32), (64, 64), interpolation=cv2.INTER_AREA)
+    ref = field_window_ref(small)
+    got = kernels.resolve_window(img, percentile=(1.0, 99.0), field=True, size=64)
+    np.testing.assert_allclose(got, ref, rtol=1e-4)
+    _, frame = kernels.preprocess(img, 64, percentile=(1.0, 99.0), field=True)
+    np.testing.assert_allclose((frame.window_lo, frame.window_hi), ref, rtol=1e-4)
+    # a non-square image: only the grid cells fully inside it count (padding excluded)
+    wide = img[:192]
+    x, f = kernels.preprocess(wide, 64, percentile=(1.0, 99.0), field=True)
+    rows = cv2.resize(wide.astype(np.float32), (64, 48), interpolation=cv2.INTER_AREA)
+    np.testing.assert_allclose((f.window_lo, f.window_hi), field_window_ref(rows), rtol=1e-4)

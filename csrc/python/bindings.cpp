@@ -325,16 +325,20 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("resolve_window",
         [](const py::array& image, int bits_stored, bool invert, std::optional<std::pair<double, double>> window,
-           std::optional<std::pair<double, double>> percentile, bool field) {
+           std::optional<std::pair<double, double>> percentile, bool field, int size) {
           held_image im = image_arg(image, "image");
+          if (size < 0) bad("size: must be >= 0, got " + std::to_string(size));
+          window_options w = window_args(bits_stored, invert, window, percentile, field);
+          w.field_size = size;
           float lo = 0, hi = 0;
-          resolve_window(im.view, window_args(bits_stored, invert, window, percentile, field), &lo, &hi);
+          resolve_window(im.view, w, &lo, &hi);
           return py::make_tuple(lo, hi);
         },
         py::arg("image"), py::arg("bits_stored") = 0, py::arg("invert") = false, py::arg("window") = py::none(),
-        py::arg("percentile") = py::none(), py::arg("field") = false,
+        py::arg("percentile") = py::none(), py::arg("field") = false, py::arg("size") = 0,
         "The intensity window preprocess would use, as (lo, hi). field=True takes the percentiles over the "
-        "radiograph's field: 5% margins cut away, the field's lowest and highest values ignored.");
+        "radiograph's field: 5% margins cut away, the field's lowest and highest values ignored; with size S "
+        "(what preprocess to S uses) on the image area-reduced to the S x S grid.");
 
   m.def("preprocess", &preprocess_py, py::arg("image"), py::arg("size") = 512, py::kw_only(),
         py::arg("bits_stored") = 0, py::arg("invert") = false, py::arg("window") = py::none(),

@@ -351,7 +351,9 @@ frame preprocess_host(const image_view& image, int size, const window_options& o
   if (opts.use_percentile) {  // the window needs the pixels: resolve it here, as the CPU does
     resolved.use_percentile = false;
     resolved.has_window = true;
-    resolve_window(image, opts, &resolved.lo, &resolved.hi);
+    window_options measure = opts;
+    if (measure.field && !measure.field_size) measure.field_size = size;  // as the CPU path
+    resolve_window(image, measure, &resolved.lo, &resolved.hi);
   }
   private_stream ps;
   frame f;

@@ -81,6 +81,46 @@ float percentile(long long n, float p, const std::vector<long long>* hist, std::
   return static_cast<float>(a + frac * (b - a));
 }
 
+// The value range of an image, for a linear, unclipped reduction of it.
+void value_range(const image_view& im, float* lo, float* hi) {
+  *lo = 0.0f;
+  *hi = im.type == dtype::u8 ? 255.0f : 65535.0f;
+  if (im.type != dtype::f32) return;
+  *lo = *hi = static_cast<const float*>(im.data)[0];
+  for (int y = 0; y < im.height; ++y) {
+    const float* row = static_cast<const float*>(im.data) + y * im.row_stride;
+    for (int x = 0; x < im.width; ++x) { *lo = std::min(*lo, row[x]); *hi = std::max(*hi, row[x]); }
+  }
+  if (!(*lo < *hi)) *hi = *lo + 1.0f;  // a constant image: the percentile check reports it
+}
+
+// The field window on the image area-reduced to the S x S grid: the grid cells that lie fully
+// inside the image, in the image's own values, then the ordinary field window of those.
+void field_window_at(const image_view& image, const window_options& opts, float* lo, float* hi) {
+  const int s = opts.field_size;
+  window_options linear;
+  linear.has_window = true;
+  value_range(image, &linear.lo, &linear.hi);
+  std::vector<float> grid(static_cast<std::size_t>(s) * s * 3);
+  const frame f = preprocess(image, s, linear, layout::nchw, -1.0f, grid.data());
+  const double cell = static_cast<double>(f.side()) / s;
+  int r0 = static_cast<int>(std::ceil(f.pad_top / cell - 1e-9));
+  int r1 = static_cast<int>(std::floor((f.pad_top + f.height) / cell + 1e-9));
+  int c0 = static_cast<int>(std::ceil(f.pad_left / cell - 1e-9));
+  int c1 = static_cast<int>(std::floor((f.pad_left + f.width) / cell + 1e-9));
+  if (r1 <= r0 || c1 <= c0) { r0 = c0 = 0; r1 = c1 = s; }  // thinner than a cell: every cell
+  const float scale = 0.5f * (linear.hi - linear.lo);
+  std::vector<float> values;
+  values.reserve(static_cast<std::size_t>(r1 - r0) * (c1 - c0));
+  for (int i = r0; i < r1; ++i)
+    for (int j = c0; j < c1; ++j) values.push_back(linear.lo + (grid[static_cast<std::size_t>(i) * s + j] + 1.0f) * scale);
+  const image_view reduced{values.data(), dtype::f32, r1 - r0, c1 - c0, c1 - c0};
+  window_options w = opts;
+  w.field_size = 0;
+  w.bits_stored = 0;  // the reduced values are floats; the original's values were checked
+  resolve_window(reduced, w, lo, hi);
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -89,6 +129,7 @@ void resolve_window(const image_view& image, const window_options& opts, float* 
   detail::check_window_options(image, opts);
   if (!opts.use_percentile) { detail::static_window(image, opts, lo, hi); return; }
   detail::check_values(image, opts);
+  if (opts.field && opts.field_size > 0) { detail::field_window_at(image, opts, lo, hi); return; }
   const detail::region r = detail::region_of(image, opts.field);
   std::vector<long long> hist;
   std::vector<float> values;
@@ -126,7 +167,9 @@ frame make_frame(const image_view& image, int size, const window_options& opts) 
   f.pad_bottom = d - image.height - f.pad_top;
   f.pad_left = (d - image.width) / 2;
   f.pad_right = d - image.width - f.pad_left;
-  resolve_window(image, opts, &f.window_lo, &f.window_hi);
+  window_options o = opts;
+  if (o.field && !o.field_size) o.field_size = size;  // the field window at the model's size
+  resolve_window(image, o, &f.window_lo, &f.window_hi);
   f.invert = opts.invert;
   return f;
 }

@@ -148,6 +148,13 @@ class _case_models:
         self.args, self.predictors = args, []
 
     def __enter__(self):
+        try:
+            return self._open()
+        except BaseException:
+            self.__exit__()          # close the fold models already opened
+            raise
+
+    def _open(self):
         from cxrmt.io.paired import PairedDataset
         from cxrmt.pipeline import Predictor
 

@@ -22,8 +22,11 @@ import sys
 
 from cxrmt.io.paired import PairedDataset
 from cxrmt.model.variants import VARIANTS
+from cxrmt.train.config import INPUT_FIELDS
 
 PAIRS = {"st": ("st-seg", "st-bse"), "stdg": ("stdg-seg", "stdg-bse")}
+# Options a finished fold must share with the requested run to count as done.
+RECIPE_FIELDS = ("augment", "window", "seg_loss", "edge", "lam", "lr", "batch", "lung_masked")
 CLEAN = "+clean"
 
 
@@ -90,6 +93,12 @@ def training_done(cfg) -> bool:
         return False
     rec = read_json(path)
     conf, tr = rec.get("config", {}), rec["training"]
+    legacy = {**dataclasses.asdict(type(cfg)(out="")), **INPUT_FIELDS}   # fields added later
+    other = [f"{k}: {conf.get(k, legacy[k])} -> {getattr(cfg, k)}" for k in RECIPE_FIELDS
+             if conf.get(k, legacy[k]) != getattr(cfg, k)]
+    if other:
+        raise ValueError(f"{cfg.out} was trained with another recipe ({'; '.join(other)}); "
+                         "use a new --out for this one")
     if (conf.get("steps"), conf.get("epochs")) != (cfg.steps, cfg.epochs):
         return False  # asked for another length: resume (run_training extends or re-finishes)
     if rec.get("kept") != "last":

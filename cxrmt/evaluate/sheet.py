@@ -47,12 +47,15 @@ def largest_share(mask: np.ndarray) -> float:
     return float(areas.max() / areas.sum())
 
 
-def tile(result, image_pixels) -> np.ndarray:
-    """Overlay beside the bone-suppressed image, TILE pixels high (RGB uint8)."""
-    bone = result.bone
-    scale = 255.0 / float(np.iinfo(bone.dtype).max)
-    grey = np.clip(bone.astype(np.float32) * scale, 0, 255).astype(np.uint8)
-    pair = np.concatenate([result.overlay, np.repeat(grey[..., None], 3, axis=-1)], axis=1)
+def tile(result) -> np.ndarray:
+    """Overlay beside the bone-suppressed image (what the model has of them), TILE pixels high
+    (RGB uint8)."""
+    parts = [result.overlay] if result.overlay is not None else []
+    if result.bone is not None:
+        scale = 255.0 / float(np.iinfo(result.bone.dtype).max)
+        grey = np.clip(result.bone.astype(np.float32) * scale, 0, 255).astype(np.uint8)
+        parts.append(np.repeat(grey[..., None], 3, axis=-1))
+    pair = np.concatenate(parts, axis=1)
     h, w = pair.shape[:2]
     return cv2.resize(pair, (max(1, round(w * TILE / h)), TILE), interpolation=cv2.INTER_AREA)
 
@@ -78,25 +81,36 @@ def run_sheet(predictor, files, out_dir, progress=None) -> list:
     from cxrmt.io import read_image
     from cxrmt.io.writers import write_png, write_text
 
+    if predictor.info.task == "bse":
+        raise ValueError("--sheet checks organs: the model has no segmentation (task bse)")
     rows, tiles, labels = [], [], []
     for i, path in enumerate(files):
-        rg = read_image(path)
-        r = predictor.run(rg)
         name = os.path.splitext(os.path.basename(path))[0]
+        try:
+            r = predictor.run(read_image(path))
+        except (ValueError, OSError) as exc:    # one unreadable film does not stop the sheet
+            rows.append({"id": name, "ok": False, "error": str(exc)})
+            continue
         row = {"id": name, **organ_check(r.masks)}
         rows.append(row)
-        tiles.append(tile(r, rg.pixels))
+        tiles.append(tile(r))
         labels.append((f"{name} {'ok' if row['ok'] else 'FAIL'}", row["ok"]))
         if progress:
             progress(i + 1, len(files), name)
     os.makedirs(out_dir, exist_ok=True)
-    write_png(os.path.join(out_dir, "sheet.png"), montage(tiles, labels))
-    keys = list(rows[0])
+    if tiles:
+        write_png(os.path.join(out_dir, "sheet.png"), montage(tiles, labels))
+    keys = list(dict.fromkeys(k for r in rows for k in r))
     write_text(os.path.join(out_dir, "sheet.csv"),
-               "\n".join([",".join(keys)] + [",".join(str(r[k]) for k in keys) for r in rows])
-               + "\n")
+               "\n".join([",".join(keys)] + [",".join(_cell(r.get(k, "")) for k in keys)
+                                             for r in rows]) + "\n")
     write_text(os.path.join(out_dir, "sheet.md"), summary_md(rows))
     return rows
+
+
+def _cell(v) -> str:
+    text = str(v)
+    return '"' + text.replace('"', '""') + '"' if ("," in text or '"' in text) else text
 
 
 def summary_md(rows) -> str:
@@ -105,9 +119,12 @@ def summary_md(rows) -> str:
              f"All of both lungs and the heart found and placed: **{sum(r['ok'] for r in rows)} "
              f"of {n}**.", ""]
     for o in ORGANS:
-        lines.append(f"- {o} found: {sum(r[f'found_{o}'] for r in rows)} of {n}")
+        lines.append(f"- {o} found: {sum(r.get(f'found_{o}', False) for r in rows)} of {n}")
     lines.append(f"- placed (left/right and heart between the lungs): "
-                 f"{sum(r['placed'] for r in rows)} of {n}")
+                 f"{sum(r.get('placed', False) for r in rows)} of {n}")
+    errors = [f"{r['id']} ({r['error']})" for r in rows if "error" in r]
+    if errors:
+        lines.append("- not processed: " + "; ".join(errors))
     failed = [r["id"] for r in rows if not r["ok"]]
     lines += ["", "Failed: " + (", ".join(failed) if failed else "none"), ""]
     return "\n".join(lines)

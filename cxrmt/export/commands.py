@@ -82,6 +82,10 @@ def _onnx_step(args):
         meta = read_onnx_metadata(args.model)
         if not meta:
             raise ValueError(f"{args.model}: no cxrmt metadata; export it from the .keras model")
+        if args.window:
+            raise ValueError(f"{args.model}: --window is written when exporting a .keras model; "
+                             "an ONNX model keeps the window in its metadata "
+                             f"({meta.get('cxrmt.window', 'full')})")
         precision = meta.get("cxrmt.precision", "fp32")
         if precision != "fp32":
             raise ValueError(f"{args.model} is {precision.upper()}; pass the FP32 ONNX it was "

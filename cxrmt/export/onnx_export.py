@@ -110,11 +110,7 @@ def export_onnx(model, out, *, size=None, layout="nchw", opset=MIN_OPSET, batch=
                 check_images=(), tol=TOLERANCE, window=None, log=print) -> dict:
     """Export a generator (keras.Model or `.keras` path) to `out`; returns a report with the
     metadata and the ORT-vs-TF max |difference|. Raises ExportCheckError above `tol`.
-    `window`: the network window it was trained with (default: its run's model.json, else
-    auto, the trainer's default)."""
-    if window is None:
-        window = (trained_window(model) if isinstance(model, (str, os.PathLike)) else None) \
-            or "auto"
+    `window`: the network window it was trained with (default: its run's model.json)."""
     onnx = require("onnx", "train")
     if opset < MIN_OPSET:
         raise ValueError(f"opset must be >= {MIN_OPSET} (got {opset})")
@@ -123,6 +119,12 @@ def export_onnx(model, out, *, size=None, layout="nchw", opset=MIN_OPSET, batch=
     if batch < 1:
         raise ValueError(f"batch must be >= 1 (got {batch})")
     keras_model = load(model)
+    if window is None:
+        window = trained_window(model) if isinstance(model, (str, os.PathLike)) else None
+    if window is None:
+        raise ValueError(f"{model if isinstance(model, (str, os.PathLike)) else 'the model'}: "
+                         "cannot tell which network window it was trained with (no model.json "
+                         "beside it); pass window='auto' or 'full' (cxrmt export --window)")
     if size is not None:
         from cxrmt.model import check_size, get_variant
         check_size(get_variant(describe_generator(keras_model)[0]), size, levels(keras_model))

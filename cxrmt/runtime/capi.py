@@ -85,6 +85,9 @@ def lib(path=None) -> ctypes.CDLL:
     for name, (restype, argtypes) in _SIGNATURES.items():
         fn = getattr(cdll, name)
         fn.restype, fn.argtypes = restype, argtypes
+    if cdll.cxrmt_api_version() != API_VERSION:   # the structs below are this version's
+        raise ImportError(f"{path}: C API version {cdll.cxrmt_api_version()}, these bindings "
+                          f"need {API_VERSION}; reinstall cxrmt (a stale libcxrmt.so?)")
     return cdll
 
 
@@ -103,8 +106,12 @@ def image(ptr: int, dtype, height: int, width: int) -> Image:
     return Image(ptr, DTYPES[np.dtype(dtype)], height, width, 0)
 
 
+API_VERSION = 2        # CXRMT_API_VERSION of the header these mirrors follow
+PERCENTILE_FIELD = 2   # CXRMT_PERCENTILE_FIELD: percentiles over the radiograph's field
+
+
 def preprocess_options(layout: str, window=None, bits_stored=0, invert=False,
-                       percentile=None, pad_value=-1.0) -> PreprocessOptions:
+                       percentile=None, pad_value=-1.0, field=False) -> PreprocessOptions:
     o = PreprocessOptions()
     lib().cxrmt_preprocess_options_init(ctypes.byref(o))
     o.bits_stored, o.invert, o.pad_value = bits_stored, int(invert), pad_value
@@ -112,7 +119,9 @@ def preprocess_options(layout: str, window=None, bits_stored=0, invert=False,
     if window is not None:
         o.has_window, (o.window_lo, o.window_hi) = 1, window
     if percentile is not None:
-        o.use_percentile, (o.p_lo, o.p_hi) = 1, percentile
+        o.use_percentile, (o.p_lo, o.p_hi) = PERCENTILE_FIELD if field else 1, percentile
+    elif field:
+        raise ValueError("field: only with a percentile window")
     return o
 
 

@@ -98,7 +98,8 @@ class DevicePipeline:
         """
         t0 = time.perf_counter()
         # The device kernel needs the window up front: resolve it (percentiles too) on the host.
-        window = kernels.resolve_window(pixels, bits_stored, invert, window, percentile, field)
+        window = kernels.resolve_window(pixels, bits_stored, invert, window, percentile, field,
+                                        self.info.size)
         pixels = np.asarray(pixels)
         check_values(pixels, bits_stored)
         info, (h, w) = self.info, pixels.shape

@@ -25,7 +25,8 @@ class _TensorFlowRunner(Runner):
         self._fn, self._lock = fn, threading.Lock()
         n, s, c = int(in_shape[0] or 1), int(in_shape[1]), int(out_shape[-1])
         shapes = {"nhwc": ((n, s, s, 3), (n, s, s, c)), "nchw": ((n, 3, s, s), (n, c, s, s))}
-        meta = {"cxrmt.layout": layout, "cxrmt.window": window or "auto"}
+        # No record of the window: trained before it was recorded, on the full range.
+        meta = {"cxrmt.layout": layout, "cxrmt.window": window or "full"}
         self.info = info_from_io(*shapes[layout], meta, task=task)
 
     def _infer(self, x: np.ndarray) -> np.ndarray:

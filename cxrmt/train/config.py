@@ -15,6 +15,8 @@ STATS = ("auto", "moving", "instance")
 KEEP = ("best", "last")
 # Fields that fix the network; a run folder cannot be resumed with different values.
 ARCH_FIELDS = ("variant", "size", "ngf", "levels", "head", "ndf")
+# Fields that fix what the network sees, with the value runs made before the field existed had.
+INPUT_FIELDS = {"window": "full"}
 
 
 @dataclass
@@ -59,6 +61,9 @@ class TrainConfig:
         _choice("augment", self.augment, AUGMENTS)
         _choice("window", self.window, WINDOWS)
         _choice("seg-loss", self.seg_loss, SEG_LOSSES)
+        if self.seg_loss != "bce" and self.head != "residual" and v.kind != "unet":
+            raise ValueError(f"--seg-loss {self.seg_loss} needs --head residual (the paper's "
+                             "head trains every channel with L1)")
         if self.edge < 0:
             raise ValueError("--edge must be >= 0")
         _choice("strategy", self.strategy, STRATEGIES)
@@ -89,12 +94,12 @@ class TrainConfig:
             return
         with open(path) as fh:
             old = json.load(fh)
-        defaults = TrainConfig(out="")  # fields added later read as their defaults
-        diff = [f"{k}: {old.get(k, getattr(defaults, k))} -> {getattr(self, k)}"
-                for k in ARCH_FIELDS if old.get(k, getattr(defaults, k)) != getattr(self, k)]
+        defaults = {**TrainConfig(out="").to_dict(), **INPUT_FIELDS}  # fields added later
+        diff = [f"{k}: {old.get(k, defaults[k])} -> {getattr(self, k)}"
+                for k in (*ARCH_FIELDS, *INPUT_FIELDS) if old.get(k, defaults[k]) != getattr(self, k)]
         if diff:
-            raise ValueError(f"{os.path.dirname(path)} holds a run with another network "
-                             f"({'; '.join(diff)}); use a new --out")
+            raise ValueError(f"{os.path.dirname(path)} holds a run with another network or input "
+                             f"window ({'; '.join(diff)}); use a new --out")
 
 
 def _choice(name, value, allowed):

@@ -53,7 +53,7 @@ def split(cases, k: int, fold: int, seed: int = 0) -> tuple:
             [c for c in cases if assign[c.case_id] == fold])
 
 
-def arrays(cases, variant: Variant, lung_masked: bool = False, window: str = "auto") -> tuple:
+def arrays(cases, variant: Variant, lung_masked: bool = False, window: str = "full") -> tuple:
     """(inputs (N, S, S, 3), targets (N, S, S, C) in the variant's channels), unaugmented."""
     first, end = variant.channels
     pairs = [targets.pair(c, None, lung_masked, window) for c in cases]
@@ -68,7 +68,7 @@ class SampleStream:
     map."""
 
     def __init__(self, cases, variant: Variant, mode="paper", lung_masked=False, seed=0,
-                 window="auto"):
+                 window="full"):
         if not cases:
             raise ValueError("no training cases")
         self.cases, self.mode, self.seed = cases, mode, seed

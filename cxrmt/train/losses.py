@@ -63,10 +63,12 @@ def reconstruction(y, y_hat, logits, seg_channels: int, seg_loss: str, edge: flo
     """Supervised term: the mean over output channels of L1 (paper) or, for the organ channels
     when seg_loss is 'bce' or 'bce+dice', the binary cross-entropy on the logits (plus the soft
     Dice loss). `edge` adds that weight of gradient L1 to the bone channels' L1."""
-    if seg_loss == "l1" or seg_channels == 0:
-        rec = l1(y, y_hat)
-        return rec + edge * gradient_l1(y, y_hat) if edge and seg_channels == 0 else rec
     k, c = seg_channels, y.shape[-1]
+    if seg_loss == "l1" or k == 0:
+        rec = l1(y, y_hat)
+        if edge and c > k:   # the bone channels' edge term, also under the paper's L1
+            rec = rec + edge * (c - k) / c * gradient_l1(y[..., k:], y_hat[..., k:])
+        return rec
     z = ops.cast(logits[..., :k], "float32")
     seg = seg_bce(y[..., :k], z)
     if seg_loss == "bce+dice":

@@ -60,12 +60,16 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def has_gpu() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
 def mixed_policy() -> str:
     """The Keras mixed-precision policy for this machine: float16 on a GPU (tensor cores),
     bfloat16 on a CPU with AVX512-BF16 / AMX (float16 there is emulated and ~150x slower)."""
-    import tensorflow as tf
-
-    if tf.config.list_physical_devices("GPU"):
+    if has_gpu():
         return "mixed_float16"
     if cpu_has_bf16():
         return "mixed_bfloat16"

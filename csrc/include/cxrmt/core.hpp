@@ -36,6 +36,8 @@ struct window_options {
   bool use_percentile = false;
   float p_lo = 0.5f, p_hi = 99.5f;
   bool field = false;
+  int field_size = 0;  // field window measured on the image area-reduced to this S x S grid
+                       // (preprocess sets it to the model size); 0: at the image's resolution
 };
 
 // The field of a radiograph for the robust window: the image without a margin of this fraction
@@ -94,7 +96,8 @@ struct overlay_options {
 // Resolve the intensity window of an image (explicit, percentile or default range). A field
 // percentile window ignores the margin (kFieldMargin) and every pixel equal to the field's
 // minimum or maximum (padding, saturated borders, burnt-in white text), unless those are all
-// there is.
+// there is. With field_size S it is measured on the image area-reduced to the model's S x S grid
+// (the cells fully inside the image), as training measures it on its S x S images.
 void resolve_window(const image_view& image, const window_options& opts, float* lo, float* hi);
 
 // Image -> S x S x 3 in [-1, 1]; returns the frame that maps results back.
