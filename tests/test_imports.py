@@ -20,6 +20,8 @@ print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))
     "import cxrmt.kernels",
     "from cxrmt import cli; cli.build_parser()",
     "from cxrmt import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass",
+    "import cxrmt.window, cxrmt.pipeline, cxrmt.data.photometric, cxrmt.evaluate.shift",
+    "import cxrmt.evaluate.sheet, cxrmt.samples",
 ])
 def test_no_heavy_imports(stmt, tmp_path):
     # cwd elsewhere: from the checkout, `python -c` would import the unbuilt source tree.
@@ -32,3 +34,15 @@ def test_missing_extra_names_the_extra():
     from cxrmt._optional import require
     with pytest.raises(ImportError, match=r"pip install 'cxrmt\[train\]'"):
         require("surely_not_a_module_cxrmt", "train")
+
+
+def test_inference_with_the_shipped_model_imports_no_tensorflow(tmp_path):
+    """The Predictor over the shipped ONNX model (the path `cxrmt infer` takes) loads
+    onnxruntime, never TensorFlow or Keras."""
+    stmt = ("from cxrmt.pipeline import Predictor\nfrom cxrmt.models import default_model\n"
+            "from cxrmt.samples import demo_radiograph\n"
+            "with Predictor(default_model()) as p:\n    p.run(demo_radiograph())")
+    out = subprocess.run([sys.executable, "-c", PROBE.format(stmt=stmt, heavy=set(HEAVY))],
+                         capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    loaded = set(json.loads(out.strip().splitlines()[-1]))
+    assert "onnxruntime" in loaded and not loaded & {"tensorflow", "keras", "tf2onnx", "torch"}
