@@ -62,6 +62,16 @@ def describe(window="auto", percentile=None) -> str:
     return f"explicit {float(window[0]):g}-{float(window[1]):g}"
 
 
+def spread(image: np.ndarray) -> float:
+    """Width of the auto window of a [0, 1] float image (0 when it is empty: a constant field)."""
+    try:
+        lo, hi = kernels.resolve_window(np.ascontiguousarray(image, np.float32),
+                                        percentile=AUTO_PERCENTILE, field=True)
+    except ValueError:
+        return 0.0
+    return float(hi - lo)
+
+
 def normalise_unit(image: np.ndarray, *others: np.ndarray) -> tuple:
     """Training's form of the auto window: `image` (float32 in [0, 1], any size) mapped to
     [-1, 1] by its own robust window, and `others` (e.g. the bone-suppressed target) by the

@@ -83,3 +83,24 @@ def test_chain_is_seeded_and_keeps_the_bone_layer(img):
         np.testing.assert_allclose(x, y, atol=1e-6)
     outs = [ph.robust(img, target, np.random.default_rng(s))[0] for s in range(10)]
     assert len({round(float(o.mean()), 4) for o in outs}) > 5       # it does vary
+
+
+def test_degenerate_draws_are_redrawn_or_left_out():
+    """A draw that saturates the field (no window left to normalise) is redrawn from the next
+    seed; an image that no draw can make usable goes through unchanged."""
+    from cxrmt import window
+    from cxrmt.io.paired import PairedCase
+    from cxrmt.train.data import MIN_SPREAD, robust_photometric
+
+    assert window.spread(np.full((32, 32), 0.7, np.float32)) == 0.0
+    flat = np.full((48, 48), 128, np.uint8)
+    flat[::7, ::5] = 129                                  # almost constant: spread ~ 1/255
+    masks = {o: np.zeros((48, 48), bool) for o in ("right_lung", "left_lung", "heart")}
+    case = PairedCase("F", flat, flat.copy(), masks)
+    out = robust_photometric(case, [0, 2, 5])
+    np.testing.assert_array_equal(out.image, flat / np.float32(255.0))   # unchanged
+    rng = np.random.default_rng(0)
+    textured = PairedCase("T", rng.integers(30, 220, (48, 48)).astype(np.uint8),
+                          rng.integers(30, 220, (48, 48)).astype(np.uint8), masks)
+    for i in range(20):
+        assert window.spread(robust_photometric(textured, [0, 2, i]).image) >= MIN_SPREAD

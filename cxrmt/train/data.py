@@ -82,7 +82,7 @@ class SampleStream:
         j = int(np.random.default_rng([self.seed, epoch]).permutation(self.epoch_len)[pos])
         case = self._augmented(self.cases[j // self.copies], j % self.copies, i)
         if self.mode == "robust":
-            case = robust_photometric(case, np.random.default_rng([self.seed, 2, i]))
+            case = robust_photometric(case, [self.seed, 2, i])
         x, y = targets.pair(case, None, self.lung_masked, self.window)
         return x, y[..., self.first:self.end]
 
@@ -106,14 +106,25 @@ class SampleStream:
             i += 1
 
 
-def robust_photometric(case: PairedCase, rng) -> PairedCase:
+MIN_SPREAD = 0.02   # a draw whose robust window is narrower than this (of [0, 1]) is redrawn
+DRAWS = 8
+
+
+def robust_photometric(case: PairedCase, seed) -> PairedCase:
     """The photometric chain on a case: float [0, 1] image and target; organ masks cleared under
-    added collimation borders."""
-    x, y, border = photometric.robust(case.image.astype(np.float32) / np.float32(255.0),
-                                      case.bone_suppressed.astype(np.float32) / np.float32(255.0),
-                                      rng)
-    masks = {k: v & ~border for k, v in case.masks.items()} if border.any() else case.masks
-    return PairedCase(case.case_id, x, y, masks, case.nodule)
+    added collimation borders. A chain can saturate nearly the whole field (a bright window,
+    then gamma and contrast): such a draw is redrawn from the next seed, deterministically; after
+    DRAWS tries the case goes through unchanged."""
+    image = case.image.astype(np.float32) / np.float32(255.0)
+    bone = case.bone_suppressed.astype(np.float32) / np.float32(255.0)
+    for k in range(DRAWS):
+        rng = np.random.default_rng(list(seed) + ([k] if k else []))
+        x, y, border = photometric.robust(image, bone, rng)
+        if window_mod.spread(x) >= MIN_SPREAD:
+            masks = {m: v & ~border for m, v in case.masks.items()} if border.any() \
+                else case.masks
+            return PairedCase(case.case_id, x, y, masks, case.nodule)
+    return PairedCase(case.case_id, image, bone, case.masks, case.nodule)
 
 
 def make_dataset(stream: SampleStream, start: int, batch: int):
