@@ -85,11 +85,12 @@ def test_chain_is_seeded_and_keeps_the_bone_layer(img):
     assert len({round(float(o.mean()), 4) for o in outs}) > 5       # it does vary
 
 
-def test_degenerate_draws_are_redrawn_or_left_out():
+def test_degenerate_draws_are_redrawn_or_left_out(monkeypatch):
     """A draw that saturates the field (no window left to normalise) is redrawn from the next
     seed; an image that no draw can make usable goes through unchanged."""
     from cxrmt import window
     from cxrmt.io.paired import PairedCase
+    from cxrmt.train import data
     from cxrmt.train.data import MIN_SPREAD, robust_photometric
 
     assert window.spread(np.full((32, 32), 0.7, np.float32)) == 0.0
@@ -97,8 +98,11 @@ def test_degenerate_draws_are_redrawn_or_left_out():
     flat[::7, ::5] = 129                                  # almost constant: spread ~ 1/255
     masks = {o: np.zeros((48, 48), bool) for o in ("right_lung", "left_lung", "heart")}
     case = PairedCase("F", flat, flat.copy(), masks)
-    out = robust_photometric(case, [0, 2, 5])
-    np.testing.assert_array_equal(out.image, flat / np.float32(255.0))   # unchanged
+    assert window.spread(robust_photometric(case, [0, 2, 5]).image) >= MIN_SPREAD
+    monkeypatch.setattr(data, "MIN_SPREAD", 2.0)          # no draw can pass: left unchanged
+    np.testing.assert_array_equal(robust_photometric(case, [0, 2, 5]).image,
+                                  flat / np.float32(255.0))
+    monkeypatch.undo()
     rng = np.random.default_rng(0)
     textured = PairedCase("T", rng.integers(30, 220, (48, 48)).astype(np.uint8),
                           rng.integers(30, 220, (48, 48)).astype(np.uint8), masks)
