@@ -69,7 +69,8 @@ def load(model):
         require("tensorflow", "train")
         from cxrmt.model.build import load_generator
         return load_generator(model)
-    return model
+    from cxrmt.model.build import as_float32
+    return as_float32(model)   # a model built under a mixed-precision policy exports as FP32
 
 
 def to_onnx_proto(model, size: int, layout: str, opset: int, batch: int):

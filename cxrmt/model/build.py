@@ -86,8 +86,28 @@ def _custom_objects() -> dict:
 
 
 def load_generator(path) -> keras.Model:
-    """Load a saved `.keras` generator (registers the cxrmt layers first)."""
-    return keras.saving.load_model(path, custom_objects=_custom_objects(), compile=False)
+    """Load a saved `.keras` generator (registers the cxrmt layers first), in float32: a model
+    trained under a mixed-precision policy runs and exports as the FP32 graph it ships as."""
+    model = keras.saving.load_model(path, custom_objects=_custom_objects(), compile=False)
+    return as_float32(model)
+
+
+def as_float32(gen: keras.Model) -> keras.Model:
+    """The generator with every layer's dtype policy float32 (the weights are float32 under
+    mixed precision already); the model itself when it is float32."""
+    config = gen.get_config()
+    mixed = False
+    for layer in config["layers"]:
+        policy = layer["config"].get("dtype")
+        name = policy.get("config", {}).get("name") if isinstance(policy, dict) else policy
+        if name not in (None, "float32"):
+            layer["config"]["dtype"] = "float32"
+            mixed = True
+    if not mixed:
+        return gen
+    copy = keras.Model.from_config(config, custom_objects=_custom_objects())
+    copy.set_weights(gen.get_weights())
+    return copy
 
 
 def conv_macs(model) -> int:
