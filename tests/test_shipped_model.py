@@ -24,6 +24,21 @@ def test_metadata_describes_it():
     assert meta["cxrmt.variant"] == "mtdg" and meta["cxrmt.size"] == "256"
     assert meta["cxrmt.task"] == "mt" and meta["cxrmt.weights_storage"] == "fp16"
     assert len(meta["cxrmt.weights_sha256"]) == 64
+    assert meta["cxrmt.window"] == "auto"          # trained through the robust window
+
+
+def test_finds_the_organs_on_the_shipped_real_radiograph():
+    """On the NIH film shipped as the demo input (another hospital, not JSRT, not seen in
+    training): both lungs and the heart found, coherent and in place, as cxrmt infer --clean."""
+    from cxrmt.evaluate.sheet import organ_check
+    from cxrmt.pipeline import Predictor
+    from cxrmt.samples import demo_radiograph
+
+    with Predictor(default_model(), clean=True) as p:
+        r = p.run(demo_radiograph())
+    check = organ_check(r.masks)
+    assert check["ok"], check
+    assert r.bone.dtype == np.uint8 and r.bone.shape == (1024, 1024)   # the input's depth
 
 
 @pytest.mark.skipif(not JSRT.is_dir(), reason=f"the shared JSRT set is not at {JSRT}")
