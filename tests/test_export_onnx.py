@@ -163,3 +163,29 @@ def test_tensorflow_backend_matches_onnx(generator, exported, tmp_path, layout):
             open_runner(exported[layout]["path"]) as ort_r:
         assert tf_r.info.input_shape == ort_r.info.input_shape
         np.testing.assert_allclose(tf_r.run(x), ort_r.run(x), atol=1e-5)
+
+
+def test_a_model_trained_in_bfloat16_loads_and_exports_as_float32(tmp_path):
+    """A generator built under mixed_bfloat16 (as `--mixed-precision` trains on a CPU) loads
+    with float32 layers, computing what the mixed model computes within bfloat16 rounding, and
+    exports to an ONNX graph the checker accepts."""
+    import keras
+
+    from cxrmt.model.build import build_networks, load_generator
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = build_networks("mtdg", 32, 4, 3, head="residual").generator
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    path = str(tmp_path / "bf16.keras")
+    mixed.save(path)
+    loaded = load_generator(path)
+    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
+    a = np.asarray(mixed(x, training=False), np.float32)
+    b = np.asarray(loaded(x, training=False))
+    assert b.dtype == np.float32 and np.abs(a - b).max() < 0.05
+    rep = export_onnx(path, str(tmp_path / "bf16.onnx"), window="auto", log=lambda *_: None)
+    assert rep["metadata"]["cxrmt.window"] == "auto"
