@@ -27,14 +27,18 @@ AUTO_PERCENTILE = (1.0, 99.0)
 MODES = ("auto", "full")
 
 
+def _is_auto(window) -> bool:
+    return window is None or (isinstance(window, str) and window == "auto")
+
+
 def preprocess_args(window="auto", percentile=None, white=None) -> dict:
     """Keyword arguments of `kernels.preprocess` / `resolve_window` for a window choice.
     `white`: a Radiograph's full-scale value (None: the dtype's or bits_stored's range)."""
     if percentile is not None:
-        if window not in (None, "auto"):
+        if not _is_auto(window):
             raise ValueError("give a window or a percentile window, not both")
         return {"percentile": tuple(percentile)}
-    if window is None or (isinstance(window, str) and window == "auto"):
+    if _is_auto(window):
         return {"percentile": AUTO_PERCENTILE, "field": True}
     if isinstance(window, str):
         if window != "full":
@@ -55,7 +59,7 @@ def describe(window="auto", percentile=None) -> str:
     """The window as the metadata and JSON records write it."""
     if percentile is not None:
         return f"percentile {percentile[0]:g}-{percentile[1]:g}"
-    if window is None or (isinstance(window, str) and window == "auto"):
+    if _is_auto(window):
         return f"auto (field percentile {AUTO_PERCENTILE[0]:g}-{AUTO_PERCENTILE[1]:g})"
     if isinstance(window, str):
         return window

@@ -22,7 +22,7 @@ import sys
 
 from cxrmt.io.paired import PairedDataset
 from cxrmt.model.variants import VARIANTS
-from cxrmt.train.config import INPUT_FIELDS
+from cxrmt.train.config import legacy_defaults
 
 PAIRS = {"st": ("st-seg", "st-bse"), "stdg": ("stdg-seg", "stdg-bse")}
 # Options a finished fold must share with the requested run to count as done.
@@ -93,7 +93,7 @@ def training_done(cfg) -> bool:
         return False
     rec = read_json(path)
     conf, tr = rec.get("config", {}), rec["training"]
-    legacy = {**dataclasses.asdict(type(cfg)(out="")), **INPUT_FIELDS}   # fields added later
+    legacy = legacy_defaults()
     other = [f"{k}: {conf.get(k, legacy[k])} -> {getattr(cfg, k)}" for k in RECIPE_FIELDS
              if conf.get(k, legacy[k]) != getattr(cfg, k)]
     if other:

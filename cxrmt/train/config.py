@@ -94,12 +94,18 @@ class TrainConfig:
             return
         with open(path) as fh:
             old = json.load(fh)
-        defaults = {**TrainConfig(out="").to_dict(), **INPUT_FIELDS}  # fields added later
+        defaults = legacy_defaults()
         diff = [f"{k}: {old.get(k, defaults[k])} -> {getattr(self, k)}"
                 for k in (*ARCH_FIELDS, *INPUT_FIELDS) if old.get(k, defaults[k]) != getattr(self, k)]
         if diff:
             raise ValueError(f"{os.path.dirname(path)} holds a run with another network or input "
                              f"window ({'; '.join(diff)}); use a new --out")
+
+
+def legacy_defaults() -> dict:
+    """What a recorded config means for a field it lacks (added after it was written): the
+    default, except INPUT_FIELDS, which older runs had otherwise."""
+    return {**TrainConfig(out="").to_dict(), **INPUT_FIELDS}
 
 
 def _choice(name, value, allowed):
