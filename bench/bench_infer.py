@@ -22,9 +22,9 @@ N_IMAGES = 6
 
 
 def _models():
-    import cxrmt.models
+    import cxrmt.shipped
 
-    shipped = os.path.join(os.path.dirname(cxrmt.models.__file__), cxrmt.models.DEFAULT)
+    shipped = os.path.join(os.path.dirname(cxrmt.shipped.__file__), cxrmt.shipped.DEFAULT)
     extra = [m for m in os.environ.get("CXRMT_BENCH_MODELS", "").split(os.pathsep) if m]
     return [shipped, *extra]
 
@@ -68,7 +68,7 @@ def test_cold_start_one_png(benchmark, model, folder, tmp_path):
 def test_throughput_folder(benchmark, model, folder, tmp_path):
     """A warm Predictor over the folder; extra_info holds images per second."""
     _need(model)
-    from cxrmt.infer.inputs import expand
+    from cxrmt.io.inputs import expand
     from cxrmt.infer.run import InferOptions, infer_paths, model_record
     from cxrmt.pipeline import Predictor
 

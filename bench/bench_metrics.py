@@ -6,9 +6,9 @@ Run: PYTHONPATH=. python -m pytest bench/bench_metrics.py --benchmark-only
 import numpy as np
 import pytest
 
-from cxrmt.evaluate.bone import C1, C2, ssim_map
+from cxrmt.metrics.bone_suppression import C1, C2, ssim_map
 from cxrmt.evaluate.cases import Prediction, score_case
-from cxrmt.evaluate.segmentation import hd95
+from cxrmt.metrics.segmentation import hd95
 from cxrmt.io.paired import PairedCase
 
 S = 512

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxrmt.export.checks import phantom
+from cxrmt.export.phantom import phantom
 from cxrmt.pipeline import Predictor
 from cxrmt.runtime import open_runner
 
@@ -47,7 +47,7 @@ def _model(ngf: int, size: int, name: str = "") -> Path:
     """FP32 ONNX of an 8-level MTdG (weights seeded), exported once in a child process; for
     "shipped", the model inside the package."""
     if name == "shipped":
-        from cxrmt.models import default_model
+        from cxrmt.shipped import default_model
         return Path(default_model())
     path = MODELS / f"mtdg-ngf{ngf}-{size}.onnx"
     if not (path.exists() and path.with_suffix(".fp16.onnx").exists()):
@@ -131,7 +131,7 @@ def test_predictor_end_to_end_2048(benchmark, name, ngf, size, precision):
     with Predictor(_variant(_model(ngf, size, name), precision), bits_stored=12,
                    device="cpu") as p:
         r = benchmark(p.run, img)
-    assert r.masks.shape == (3, 2048, 2048) and r.bone.shape == (2048, 2048)
+    assert r.masks.shape == (3, 2048, 2048) and r.bone_suppressed.shape == (2048, 2048)
     assert r.overlay.shape == (2048, 2048, 3)
     benchmark.extra_info.update({k: round(v, 1) for k, v in r.timings.items()})
     _report(benchmark, gflop(_model(ngf, size, name)))
@@ -150,7 +150,7 @@ def test_residual_transfer_beats_upsampling_on_real_images(size):
     doing nothing)."""
     import cv2
 
-    from cxrmt.evaluate.bone import mssim, rmse
+    from cxrmt.metrics.bone_suppression import mssim, rmse
     from cxrmt.io import read_image
     from cxrmt.runtime.base import ModelInfo, Runner
 
@@ -170,7 +170,7 @@ def test_residual_transfer_beats_upsampling_on_real_images(size):
             small = cv2.resize(target.astype(np.float32), (size, size),
                                interpolation=cv2.INTER_AREA)
             oracle.output = np.repeat((small / 127.5 - 1.0)[None, ..., None], 3, -1)
-            outs = {"input": img.pixels, "residual": res.run(img).bone, "resize": up.run(img).bone}
+            outs = {"input": img.pixels, "residual": res.run(img).bone_suppressed, "resize": up.run(img).bone_suppressed}
             for k, out in outs.items():
                 scores[f"rmse_{k}"].append(rmse(out, target))
                 scores[f"mssim_{k}"].append(mssim(out, target))

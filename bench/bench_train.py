@@ -27,11 +27,11 @@ RESULTS = {}  # (variant, size, ngf) -> median seconds per step
 def make_step(variant, size, ngf):
     import tensorflow as tf
 
-    from cxrmt.train import setup
+    from cxrmt.train import assemble
     from cxrmt.train.config import TrainConfig
 
     cfg = TrainConfig(out="-", variant=variant, size=size, ngf=ngf, batch=1, steps=1).validate()
-    trainer = setup.build_trainer(cfg, tf.distribute.get_strategy())
+    trainer = assemble.build_trainer(cfg, tf.distribute.get_strategy())
     rng = np.random.default_rng(0)
     c = trainer.generator.output.shape[-1]
     x = tf.constant(rng.uniform(-1, 1, (1, size, size, 3)).astype(np.float32))

@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-from cxrmt import __version__
+from cxrmt import __version__, logs
 
 # Modules that add commands, in --help order.
 COMMAND_MODULES = (
@@ -15,7 +15,7 @@ COMMAND_MODULES = (
     "cxrmt.model.commands",
     "cxrmt.train.commands",
     "cxrmt.evaluate.commands",
-    "cxrmt.evaluate.cv_commands",
+    "cxrmt.cv.commands",
     "cxrmt.export.commands",
 )
 
@@ -37,6 +37,7 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    logs.configure(args.command, getattr(args, "verbose", False), getattr(args, "quiet", False))
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError, ImportError) as exc:

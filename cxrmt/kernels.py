@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cxrmt import contract
+
 try:
     from cxrmt import _core
 except ImportError as exc:  # pragma: no cover - exercised only on broken installs
@@ -27,7 +29,7 @@ overlay = _core.overlay
 cleanup = _core.cleanup
 
 # Rows in label order: background, right lung, left lung, heart (the paper's colours).
-PALETTE = np.array([[0, 0, 0], [0, 0, 255], [0, 255, 0], [255, 0, 0]], dtype=np.uint8)
+PALETTE = np.array(contract.PALETTE, dtype=np.uint8)
 
 # Installed files sit beside the compiled module (also in editable installs).
 _HERE = Path(_core.__file__).resolve().parent

@@ -12,15 +12,56 @@ outputs (`cxrmt.runtime.device_pipeline`); other backends run the kernels on hos
 
 import os
 import time
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from cxrmt import kernels, window as window_mod
+from cxrmt import kernels
+from cxrmt import window as window_mod
+from cxrmt.contract import LABELS, ORGANS
+from cxrmt.io import Radiograph, read_image
 from cxrmt.runtime import Runner, open_runner
 from cxrmt.runtime.base import palette_of
 
 STAGES = ("read", "preprocess", "inference", "decode")
+
+
+@dataclass(frozen=True)
+class PreprocessOptions:
+    """How a radiograph becomes the model input (C: `cxrmt_preprocess_options`). `window`: None
+    (the model's own `cxrmt.window`), "auto", "full" or (lo, hi); `percentile`: (p_lo, p_hi) over
+    the whole image instead; `bits_stored`: e.g. 12 for 12-bit data in uint16."""
+
+    window: object = None
+    percentile: tuple | None = None
+    bits_stored: int = 0
+    invert: bool = False
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """How the model output returns to the radiograph (C: `cxrmt_decode_options`)."""
+
+    bone_mode: str = "residual"
+    resample: str = "bilinear"
+    bone_dtype: str = "auto"   # the input's bit depth: 8 bits stay 8, else 16
+
+
+@dataclass(frozen=True)
+class OverlayOptions:
+    """The overlay of the labels on the radiograph (C: `cxrmt_overlay_options`); `palette`: 4 x 3
+    uint8 by label, None for the model's metadata or the paper's colours."""
+
+    alpha: int = 128
+    filter: str = "point"
+    mode: str = "fill"
+    palette: object = None
+
+
+OPTION_GROUPS = {"preprocess": PreprocessOptions, "decode": DecodeOptions,
+                 "overlay": OverlayOptions}
+_FLAT_NAMES = {("overlay", "mode"): "overlay_mode"}   # (group, field) -> flat keyword, if renamed
 
 
 @dataclass
@@ -30,7 +71,7 @@ class Result:
     masks: (3, H, W) uint8 0/1 in channel order heart, left lung, right lung (None for a
     bone-suppression-only model); labels: (H, W) uint8 (0 background, 1 right lung, 2 left lung,
     3 heart); segmentation: (H, W, 3) RGB of the labels; overlay: (H, W, 3) RGB labels over the
-    radiograph; bone: (H, W) bone-suppressed radiograph on the input's full scale (residual
+    radiograph; bone_suppressed: (H, W) bone-suppressed radiograph on the input's full scale (residual
     mode; `bone_mode="resize"` gives it in the network's window), uint8 for uint8 inputs and
     uint16 otherwise unless `bone_dtype` says (None for a segmentation-only model);
     output: the raw model output for this image (model layout, batch axis dropped);
@@ -41,11 +82,17 @@ class Result:
     labels: np.ndarray | None
     segmentation: np.ndarray | None
     overlay: np.ndarray | None
-    bone: np.ndarray | None
+    bone_suppressed: np.ndarray | None
     output: np.ndarray
     spacing: tuple | None = None
     timings: dict = field(default_factory=dict)
     window: tuple | None = None   # the (lo, hi) that fed the network, in the input's values
+
+    @property
+    def bone(self):
+        """The 0.1 name of `bone_suppressed`, kept for one release."""
+        warnings.warn("Result.bone is now Result.bone_suppressed", DeprecationWarning, 2)
+        return self.bone_suppressed
 
 
 @dataclass
@@ -61,43 +108,56 @@ class _Prepared:
 class Predictor:
     """Run a cxrmt model (.onnx, .engine/.plan, .keras, SavedModel) on radiographs.
 
-    Intensity window (`cxrmt.window`): by default the one the model was trained with (its
-    `cxrmt.window` metadata): "auto", the robust field-percentile window, or "full" (a Radiograph's full scale, its `white`, or for a bare
-    array the range of its dtype; `bits_stored` narrows it, e.g. 12 for 12-bit data in uint16),
-    `(lo, hi)`, or `percentile=(p_lo, p_hi)` over the whole image. The bone-suppressed image
-    comes back in the input's own scale (its full range) whatever the window. Colours: `palette` (4 x 3 uint8 by label), else the
-    one in the model's metadata, else the paper's. `clean=True` keeps the largest connected
-    component of each organ and fills its holes (labels follow the cleaned masks). Overlay
-    `filter="point"` by default: "linear" looks smoother but costs ~5x more at 2048² on the CPU. `backend_options` go to the
-    runner (ONNX Runtime: device="auto"|"cpu"|"cuda", threads; TensorRT: device index; all:
-    task). With a batch-1 TensorRT engine and CUDA kernels (`kernel_device` "auto" or "cuda" on a
-    CUDA build), preprocessing, inference, decoding and the overlay run on the GPU around the
-    engine's own buffers, so the radiograph crosses PCIe once each way (`clean=True` draws the
-    overlay of the cleaned labels after the download).
+    Options come in three groups that mirror the C API's structs: `preprocess=PreprocessOptions`
+    (intensity window, bits stored, invert), `decode=DecodeOptions` (bone mode, resampling, bone
+    dtype) and `overlay=OverlayOptions` (alpha, filter, mode, palette); their fields may also be
+    passed flat (`Predictor(m, window="full", alpha=96)`; `overlay_mode=` for the overlay's mode).
+    Keywords in no group go to the runner (ONNX Runtime: device="auto"|"cpu"|"cuda", threads;
+    TensorRT: device index; all: task).
+
+    Window (`cxrmt.window`): by default the one the model was trained with (its `cxrmt.window`
+    metadata): "auto", the robust field-percentile window, or "full" (a Radiograph's full scale,
+    its `white`, or for a bare array the range of its dtype), `(lo, hi)`, or
+    `percentile=(p_lo, p_hi)` over the whole image. The bone-suppressed image comes back in the
+    input's own scale whatever the window. Colours: the palette given, else the model's
+    metadata's, else the paper's. `clean=True` keeps the largest connected component of each
+    organ and fills its holes (labels follow the cleaned masks). Overlay `filter="point"` by
+    default: "linear" looks smoother but costs ~5x more at 2048² on the CPU. With a batch-1
+    TensorRT engine and CUDA kernels (`kernel_device` "auto" or "cuda" on a CUDA build),
+    preprocessing, inference, decoding and the overlay run on the GPU around the engine's own
+    buffers, so the radiograph crosses PCIe once each way (`clean=True` draws the overlay of the
+    cleaned labels after the download).
     """
 
-    def __init__(self, model, *, window=None, percentile=None, bits_stored=0, invert=False,
-                 bone_mode="residual", resample="bilinear", bone_dtype="auto", alpha=128,
-                 filter="point", overlay_mode="fill", palette=None, kernel_device="auto",
-                 clean=False, flip_tta=False, **backend_options):
+    def __init__(self, model, *, preprocess=None, decode=None, overlay=None,
+                 kernel_device="auto", clean=False, flip_tta=False, **options):
+        groups, backend_options = _group_options(options, preprocess=preprocess, decode=decode,
+                                                 overlay=overlay)
         self._owns_runner = not isinstance(model, Runner)   # a caller's runner stays open
         self.runner = open_runner(model, **backend_options) if self._owns_runner else model
         self.info = self.runner.info
-        if window is None and percentile is None:
-            window = self.info.window
-        window_mod.preprocess_args(window, percentile)   # a bad choice fails here, not per image
-        self.window, self.percentile = window, percentile
-        self.bits_stored, self.invert = bits_stored, invert
-        self.decode_options = dict(bone_mode=bone_mode, resample=resample, bone_dtype=bone_dtype)
-        self.palette = palette if palette is not None else palette_of(self.info)
-        self.overlay_options = dict(alpha=alpha, filter=filter, mode=overlay_mode,
-                                    palette=self.palette)
+        pre = groups["preprocess"]
+        if pre.window is None and pre.percentile is None:
+            pre = replace(pre, window=self.info.window)
+        window_mod.preprocess_args(pre.window, pre.percentile)   # a bad choice fails here
+        self.preprocess_options, self.decode_options = pre, groups["decode"]
+        ov = groups["overlay"]
+        self.overlay_options = replace(ov, palette=ov.palette if ov.palette is not None
+                                       else palette_of(self.info))
         self.device = _kernel_device(kernel_device, getattr(self.runner, "on_gpu", False))
         self.clean, self.flip_tta = clean, flip_tta
         pipeline = getattr(self.runner, "device_pipeline", None)
         self._device_pipeline = pipeline if self.device == "cuda" and self.info.batch == 1 else None
         if flip_tta and self._device_pipeline is not None:
             raise ValueError("flip_tta runs on the host path; pass kernel_device='cpu' with it")
+
+    @property
+    def window(self):
+        return self.preprocess_options.window
+
+    @property
+    def palette(self):
+        return self.overlay_options.palette
 
     # -- public API ---------------------------------------------------------------------------
     def run(self, image, spacing=None) -> Result:
@@ -138,8 +198,9 @@ class Predictor:
         t0 = time.perf_counter()
         pixels, white, file_spacing = _read(image)
         t1 = time.perf_counter()
-        x, frame = kernels.preprocess(pixels, self.info.size, bits_stored=self.bits_stored,
-                                      invert=self.invert, layout=self.info.layout,
+        pre = self.preprocess_options
+        x, frame = kernels.preprocess(pixels, self.info.size, bits_stored=pre.bits_stored,
+                                      invert=pre.invert, layout=self.info.layout,
                                       device=self.device, **self._window(white))
         t2 = time.perf_counter()
         return _Prepared(pixels, white, x, frame,
@@ -160,35 +221,51 @@ class Predictor:
     def _decode(self, p: _Prepared, y: np.ndarray, infer_ms: float) -> Result:
         _check_finite(y)
         t0 = time.perf_counter()
-        task, layout = self.info.task, self.info.layout
-        out = kernels.decode(y, p.frame, task=task, layout=layout, image=p.pixels,
+        layout = self.info.layout
+        out = kernels.decode(y, p.frame, task=self.info.task, layout=layout, image=p.pixels,
                              model_input=p.x, input_layout=layout, device=self.device,
                              **self._decode_options(p.pixels, p.white))
-        seg = rgb = None
+        out["output"], out["frame"] = y, p.frame
+        timings = dict(p.timings, inference=infer_ms, decode=0.0)
+        return self._postprocess(out, p.pixels, p.spacing, timings, t0)
+
+    def _postprocess(self, out: dict, pixels, spacing, timings: dict, t0: float) -> Result:
+        """Clean-up, relabelling, colours and overlay (unless the device drew it), timings: the
+        tail both paths share. `t0`: when this image's decode stage began."""
+        seg, rgb = None, out.get("overlay")
         if self.clean and out.get("masks") is not None:
             out["masks"] = kernels.cleanup(out["masks"])
             out["labels"] = relabel(out["labels"], out["masks"])
-        if task != "bse":
+            rgb = None   # the overlay must show the cleaned labels
+        if self.info.task != "bse":
             seg = kernels.colourise(out["labels"], self.palette, device=self.device)
-            rgb = kernels.overlay(p.pixels, p.frame, out["labels"], device=self.device,
-                                  **self.overlay_options)
-        t1 = time.perf_counter()
-        timings = dict(p.timings, inference=infer_ms, decode=_ms(t0, t1))
+            if rgb is None:
+                rgb = kernels.overlay(pixels, out["frame"], out["labels"], device=self.device,
+                                      **self._overlay_kwargs())
+        timings["decode"] += _ms(t0, time.perf_counter())
         timings["total"] = sum(timings[s] for s in STAGES)
-        return Result(out.get("masks"), out.get("labels"), seg, rgb, out.get("bone"), y[0],
-                      p.spacing, timings, (p.frame.window_lo, p.frame.window_hi))
+        frame = out["frame"]
+        return Result(out.get("masks"), out.get("labels"), seg, rgb, out.get("bone_suppressed"),
+                      out["output"][0], spacing, timings, (frame.window_lo, frame.window_hi))
 
     def _window(self, white) -> dict:
         """Window keyword arguments of the kernels for an image of full scale `white`."""
-        return window_mod.preprocess_args(self.window, self.percentile, white)
+        pre = self.preprocess_options
+        return window_mod.preprocess_args(pre.window, pre.percentile, white)
+
+    def _overlay_kwargs(self) -> dict:
+        ov = self.overlay_options
+        return dict(alpha=ov.alpha, filter=ov.filter, mode=ov.mode, palette=ov.palette)
 
     def _decode_options(self, pixels, white) -> dict:
         """Decode options; in residual mode the bone image is written in the input's full range."""
-        opts = dict(self.decode_options)
+        d = self.decode_options
+        opts = dict(bone_mode=d.bone_mode, resample=d.resample, bone_dtype=d.bone_dtype)
         if opts["bone_dtype"] == "auto":   # the input's bit depth: 8 bits stay 8, else 16
             opts["bone_dtype"] = "uint8" if pixels.dtype == np.uint8 else "uint16"
         if opts["bone_mode"] == "residual":
-            opts["bone_window"] = window_mod.full_window(pixels, white, self.bits_stored)
+            opts["bone_window"] = window_mod.full_window(pixels, white,
+                                                         self.preprocess_options.bits_stored)
         return opts
 
     def _run_device(self, image, spacing) -> Result:
@@ -196,29 +273,16 @@ class Predictor:
         t0 = time.perf_counter()
         pixels, white, file_spacing = _read(image)
         t1 = time.perf_counter()
-        w = self._window(white)
+        w, pre = self._window(white), self.preprocess_options
         out = self._device_pipeline.run(
             pixels, w.get("window"), percentile=w.get("percentile"), field=w.get("field", False),
-            bits_stored=self.bits_stored, invert=self.invert,
-            overlay=None if self.clean else self.overlay_options,
+            bits_stored=pre.bits_stored, invert=pre.invert,
+            overlay=None if self.clean else self._overlay_kwargs(),
             **self._decode_options(pixels, white))
         _check_finite(out["output"])
-        t2 = time.perf_counter()
-        seg, rgb = None, out["overlay"]
-        if self.clean and out["masks"] is not None:   # the overlay must show the cleaned labels
-            out["masks"] = kernels.cleanup(out["masks"])
-            out["labels"] = relabel(out["labels"], out["masks"])
-        if self.info.task != "bse":
-            seg = kernels.colourise(out["labels"], self.palette)   # cheap: stays on the host
-            if rgb is None:
-                rgb = kernels.overlay(pixels, out["frame"], out["labels"], device=self.device,
-                                      **self.overlay_options)
         timings = dict(out["timings"], read=_ms(t0, t1))
-        timings["decode"] += _ms(t2, time.perf_counter())
-        timings["total"] = sum(timings[s] for s in STAGES)
-        return Result(out["masks"], out["labels"], seg, rgb, out["bone"], out["output"][0],
-                      spacing if spacing is not None else file_spacing, timings,
-                      (out["frame"].window_lo, out["frame"].window_hi))
+        return self._postprocess(out, pixels, spacing if spacing is not None else file_spacing,
+                                 timings, time.perf_counter())
 
 
 def flip_lr(x: np.ndarray, layout: str) -> np.ndarray:
@@ -241,7 +305,6 @@ def flip_average(y: np.ndarray, y_flipped: np.ndarray, info) -> np.ndarray:
 def relabel(labels: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """The label map made consistent with cleaned masks: a pixel whose organ was removed turns
     background; a background pixel inside a (hole-filled) mask takes that organ's label."""
-    from cxrmt import LABELS, ORGANS
 
     out = labels.copy()
     organs = [(LABELS[o], masks[ORGANS.index(o)] > 0) for o in ("right_lung", "left_lung", "heart")]
@@ -252,9 +315,24 @@ def relabel(labels: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return out
 
 
+def _group_options(options: dict, **groups) -> tuple:
+    """({group: options dataclass}, backend options): flat keywords (window=, alpha=, ...) fill
+    the fields of their group; what belongs to no group goes to the backend."""
+    out, rest = {}, dict(options)
+    for name, cls in OPTION_GROUPS.items():
+        given = groups.get(name)
+        if given is not None and not isinstance(given, cls):
+            raise TypeError(f"{name}= takes a {cls.__name__} (got {type(given).__name__})")
+        keys = {f.name: _FLAT_NAMES.get((name, f.name), f.name) for f in fields(cls)}
+        flat = {fld: rest.pop(key) for fld, key in keys.items() if key in rest}
+        if given is not None and flat:
+            raise TypeError(f"pass {', '.join(flat)} inside {name}= or flat, not both")
+        out[name] = given if given is not None else cls(**flat)
+    return out, rest
+
+
 def _read(image):
     """(pixels, white or None, spacing or None) of a path, Radiograph or array."""
-    from cxrmt.io import Radiograph, read_image
 
     if isinstance(image, (str, os.PathLike)):
         image = read_image(image)

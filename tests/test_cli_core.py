@@ -70,3 +70,37 @@ def run_demo_report(tmp_path):
     out = tmp_path / "demo"
     assert cli.main(["demo", "--out", str(out), "--size", "64", "--res", "256"]) == 0
     return json.loads((out / "report.json").read_text())
+
+
+def _leaf_parsers(parser, path=()):
+    """(command path, parser) of every runnable command, nested ones included."""
+    import argparse
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path, parser
+    for action in subs:
+        for name, child in action.choices.items():
+            yield from _leaf_parsers(child, (*path, name))
+
+
+def test_every_command_takes_verbose_and_quiet_the_same_way():
+    from cxrmt import cli
+    leaves = dict(_leaf_parsers(cli.build_parser()))
+    assert len(leaves) >= 10 and ("infer",) in leaves and ("data", "drr") in leaves
+    for path, parser in leaves.items():
+        flags = {o for a in parser._actions for o in a.option_strings}
+        assert {"-v", "--verbose", "-q", "--quiet"} <= flags, path
+
+
+def test_library_messages_go_to_stderr_with_the_command_and_quiet_hides_info(capsys):
+    import logging
+
+    from cxrmt import logs
+    logs.configure("infer")
+    logging.getLogger("cxrmt.io.some_module").info("read 3 files")
+    logs.configure("infer", quiet=True)
+    logging.getLogger("cxrmt.io.some_module").info("hidden")
+    logging.getLogger("cxrmt.io.some_module").warning("skipped a.png: corrupt")
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == ["cxrmt infer: read 3 files", "cxrmt infer: skipped a.png: corrupt"]

@@ -16,10 +16,10 @@ cv2 = pytest.importorskip("cv2")
 scipy_stats = pytest.importorskip("scipy.stats")
 
 from cxrmt.cli import main  # noqa: E402
-from cxrmt.evaluate.stats import format_p  # noqa: E402
+from cxrmt.metrics.stats import format_p  # noqa: E402
 
 TINY = ["--size", "64", "--ngf", "8", "--levels", "5", "--ndf", "8", "--batch", "2",
-        "--steps", "4", "--val-every", "4", "--log-every", "1", "--augment", "none", "--quiet"]
+        "--steps", "4", "--val-every", "4", "--log-every", "1", "--augment", "none"]
 FIGURES = {"fig2_dice", "fig3_mtdg", "fig4_jaccard_hd95", "fig5_mtdg", "fig5_autoencoder",
            "fig6_losses", "fig7_rmse_mssim", "fig8_bsr"}
 
@@ -38,7 +38,7 @@ def run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("cv")
     data, out = root / "data", root / "out"
-    write_drr_dataset(data, 6, 64, seed=3, log=lambda *_: None)
+    write_drr_dataset(data, 6, 64, seed=3)
     args = ["--variants", "mtdg,autoencoder", "--folds", 2, "--data", data, "--out", out, *TINY]
     rc, log = cv(*args)
     assert rc == 0, log
@@ -129,7 +129,7 @@ def test_p_value_matches_scipy(run):
 
 def test_table1_against_scipy():
     """Table I needs unet; checked on made-up rows (training a U-Net here would cost time)."""
-    from cxrmt.evaluate.cv_report import table1
+    from cxrmt.cv.report import table1
 
     rng = np.random.default_rng(0)
     ids = [f"c{i}" for i in range(7)]
@@ -175,7 +175,7 @@ def test_second_run_skips_finished_folds_and_report_only_rebuilds(run):
 
 
 def test_pair_predictor_combines_masks_and_bone():
-    from cxrmt.evaluate.cv import PairPredictor, networks_of
+    from cxrmt.cv.experiment import PairPredictor, networks_of
     from cxrmt.pipeline import Result
 
     class Stub:
@@ -194,7 +194,7 @@ def test_pair_predictor_combines_masks_and_bone():
     seg, bse = Stub(masks, np.zeros((4, 4), np.uint8), 2.0), Stub(None, bone, 3.0)
     with PairPredictor(seg, bse) as pair:
         r = pair.run(np.zeros((4, 4), np.uint8))
-    assert r.masks is masks and r.bone is bone and r.timings["total"] == 5.0
+    assert r.masks is masks and r.bone_suppressed is bone and r.timings["total"] == 5.0
     assert seg.closed and bse.closed
     assert networks_of("st") == ("st-seg", "st-bse") and networks_of("mtdg") == ("mtdg",)
 

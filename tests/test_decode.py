@@ -34,10 +34,10 @@ def test_label_rules_hand_computed():
     out[row, 1, :3] = [0.1, 0.1, 0.9]  # right lung -> 1
     out[row, 2, :3] = [0.3, 0.3, -1]   # tie: heart (lower channel) -> 3
     out[row, 3, :3] = [-0.1, -0.2, 0]  # nothing positive -> 0
-    r = k.decode(out, f, bone=False)
+    r = k.decode(out, f, bone_suppressed=False)
     np.testing.assert_array_equal(r["labels"], [[3, 1, 3, 0]])
     np.testing.assert_array_equal(r["masks"][:, 0, :], [[1, 1, 1, 0], [1, 1, 1, 0], [0, 1, 0, 0]])
-    assert r["bone"] is None
+    assert r["bone_suppressed"] is None
 
 
 @pytest.mark.parametrize("shape,size", [((13, 13), 8), ((23, 37), 16), ((64, 48), 16), ((6, 6), 16)])
@@ -51,8 +51,8 @@ def test_bone_residual_transfer(rng, shape, size, layout):
     r = k.decode(out_l, f, layout=layout, image=img, model_input=x, input_layout=layout, bone_dtype="uint16")
     diff = x_nhwc[0, :, :, 0] - out[0, :, :, 3:].mean(axis=-1)
     ref = quantise(normalise(img, 0, 4095) * 2 - 1 - bilinear_to_original(diff, f), 65535)
-    assert r["bone"].dtype == np.uint16
-    assert np.abs(r["bone"].astype(np.int64) - ref).max() <= 1
+    assert r["bone_suppressed"].dtype == np.uint16
+    assert np.abs(r["bone_suppressed"].astype(np.int64) - ref).max() <= 1
 
 
 @pytest.mark.parametrize("invert", [False, True])
@@ -72,7 +72,7 @@ def test_bone_window_writes_the_change_on_the_input_scale(rng, invert, window):
     change = bilinear_to_original(x[0, :, :, 0] - out[0, :, :, 3:].mean(axis=-1), f)
     display = 1.0 - img / 4095.0 if invert else img / 4095.0     # full range, display polarity
     expect = np.clip(display - change * (hi - lo) / 2 / 4095.0, 0, 1) * 65535
-    assert np.abs(r["bone"].astype(np.float64) - expect).max() <= 1.5
+    assert np.abs(r["bone_suppressed"].astype(np.float64) - expect).max() <= 1.5
     with pytest.raises(ValueError, match="bone_window"):
         k.decode(out, f, image=img, model_input=x, bone_window=(0.0, 4095.0), bone_mode="resize")
 
@@ -83,14 +83,14 @@ def test_bone_identity_output_returns_original(rng):
     x, f = k.preprocess(img, 64)
     out = np.concatenate([np.zeros_like(x), x], axis=-1)
     r = k.decode(out, f, image=img, model_input=x)
-    np.testing.assert_array_equal(r["bone"], img)
+    np.testing.assert_array_equal(r["bone_suppressed"], img)
 
 
 def test_bone_resize_mode_and_float16(rng):
     img, x, f, out = model_io(rng, (40, 50), 16)
     r16 = k.decode(out.astype(np.float16), f, bone_mode="resize")
     ref = quantise(bilinear_to_original(out.astype(np.float16).astype(np.float32)[0, :, :, 3:].mean(-1), f), 255)
-    assert np.abs(r16["bone"].astype(int) - ref).max() <= 1
+    assert np.abs(r16["bone_suppressed"].astype(int) - ref).max() <= 1
 
 
 def test_area_resample_of_bone(rng):
@@ -101,7 +101,7 @@ def test_area_resample_of_bone(rng):
     r = k.decode(out, f, bone_mode="resize", resample="area")
     plane = out[0, :, :, 3:].mean(-1)
     ref = quantise(plane.reshape(6, 2, 6, 2).mean(axis=(1, 3)), 255)
-    assert np.abs(r["bone"].astype(int) - ref).max() <= 1
+    assert np.abs(r["bone_suppressed"].astype(int) - ref).max() <= 1
 
 
 def test_task_variants(rng):
@@ -109,7 +109,7 @@ def test_task_variants(rng):
     seg_only = k.decode(out[..., :3], f)  # auto: 3 channels = segmentation
     full = k.decode(out, f, image=img, model_input=x)
     np.testing.assert_array_equal(seg_only["labels"], full["labels"])
-    assert seg_only["bone"] is None
+    assert seg_only["bone_suppressed"] is None
     bse = k.decode(np.ascontiguousarray(out[..., 3:]), f, task="bse", image=img, model_input=x)
-    np.testing.assert_array_equal(bse["bone"], full["bone"])
+    np.testing.assert_array_equal(bse["bone_suppressed"], full["bone_suppressed"])
     assert bse["masks"] is None and bse["labels"] is None

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from cxrmt.evaluate.bone import (bone_metrics, bsr, mssim, psnr, rmse, ssim_map, to_255,
+from cxrmt.metrics.bone_suppression import (bone_metrics, bsr, mssim, psnr, rmse, ssim_map, to_255,
                                  windows_inside)
 
 C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cxrmt.evaluate import commands
-from cxrmt.evaluate.segmentation import hd95
+from cxrmt.metrics.segmentation import hd95
 from cxrmt.io.paired import PairedCase, write_case, write_cases_csv
 from cxrmt.io.writers import write_png
 

@@ -39,7 +39,7 @@ def test_model_and_written_predictions_score_the_same(folders, tmp_path):  # noq
     with Predictor(model) as p:
         for cid, case in cases.items():
             r = p.run(case.image)
-            write_png(pred / f"{cid}_bse.png", r.bone)
+            write_png(pred / f"{cid}_bse.png", r.bone_suppressed)
             for i, organ in enumerate(ORGANS):
                 write_png(pred / f"{cid}_mask_{organ}.png", r.masks[i] * 255)
     a, b = tmp_path / "a", tmp_path / "b"

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from cxrmt.evaluate.segmentation import (boundary, confusion, dice, fnr, fpr, hd95, jaccard,
+from cxrmt.metrics.segmentation import (boundary, confusion, dice, fnr, fpr, hd95, jaccard,
                                          organ_metrics)
 
 

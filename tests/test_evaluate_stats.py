@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from cxrmt.evaluate.stats import format_mean_std, format_p, mean_std, paired_ttest
+from cxrmt.metrics.stats import format_mean_std, format_p, mean_std, paired_ttest
 
 stats = pytest.importorskip("scipy.stats")
 

@@ -59,5 +59,5 @@ def test_half_weights_step_writes_and_checks(tmp_path, capsys):
     model = affine_model(tmp_path / "m.onnx", 64)
     assert _run([model, "--half-weights"]) == 0
     assert "stored as FP16" in capsys.readouterr().out
-    from cxrmt.export.metadata import read_onnx_metadata
+    from cxrmt.runtime.metadata import read_onnx_metadata
     assert read_onnx_metadata(tmp_path / "m.w16.onnx")["cxrmt.weights_storage"] == "fp16"

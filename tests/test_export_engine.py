@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from cxrmt.export import engine_cache as cache
+from cxrmt.runtime import engine_cache as cache
 from cxrmt.export.engine import build_plan
 
 ORIN = {"gpu": "Orin", "compute_capability": "8.7"}
@@ -102,8 +102,8 @@ def test_engine_builds_runs_and_matches_onnx_runtime(tmp_path, rng):
     from test_runtime_fixtures import affine_model
 
     onnx_path = affine_model(tmp_path / "m.onnx", 64)
-    side = build_engine(onnx_path, str(tmp_path / "m.engine"), log=print)
-    again = build_engine(onnx_path, str(tmp_path / "m.engine"), log=print)
+    side = build_engine(onnx_path, str(tmp_path / "m.engine"))
+    again = build_engine(onnx_path, str(tmp_path / "m.engine"))
     assert side["key"] == again["key"]                   # second call is a cache hit
     x = np.repeat(rng.uniform(-1, 1, (1, 1, 64, 64)).astype(np.float32), 3, axis=1)
     with open_runner(onnx_path) as a, open_runner(tmp_path / "m.engine") as b:

@@ -50,7 +50,7 @@ def fp32_onnx(tmp_path_factory):
     keras.utils.set_random_seed(0)
     g = build_networks("mt", 128, 8, levels=7).generator
     path = str(tmp_path_factory.mktemp("fp16") / "m.onnx")
-    export_onnx(g, path, log=lambda *_: None, window="auto")
+    export_onnx(g, path, window="auto")
     return path
 
 

@@ -8,7 +8,7 @@ ort = pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from cxrmt.export.half_weights import store_weights_fp16  # noqa: E402
-from cxrmt.export.metadata import read_onnx_metadata, set_onnx_metadata  # noqa: E402
+from cxrmt.runtime.metadata import read_onnx_metadata, set_onnx_metadata  # noqa: E402
 
 
 def matmul_model(path, w, bias):

@@ -8,7 +8,7 @@ onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime.quantization")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from cxrmt.export.metadata import model_metadata, read_onnx_metadata, set_onnx_metadata  # noqa
+from cxrmt.runtime.metadata import model_metadata, read_onnx_metadata, set_onnx_metadata  # noqa
 from test_runtime_fixtures import SEG_B, SEG_W, chest  # noqa: E402
 
 SIZE = 32

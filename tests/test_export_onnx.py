@@ -11,9 +11,10 @@ pytest.importorskip("tensorflow", reason="export needs TensorFlow (cxrmt[train])
 pytest.importorskip("tf2onnx", reason="export needs tf2onnx (cxrmt[train])")
 onnx = pytest.importorskip("onnx", reason="export needs onnx (cxrmt[train])")
 
-from cxrmt.export import metadata as md  # noqa: E402
-from cxrmt.export.checks import phantom  # noqa: E402
-from cxrmt.export.onnx_export import (ExportCheckError, at_size, describe_generator,  # noqa: E402
+from cxrmt.runtime import metadata as md  # noqa: E402
+from cxrmt.export.phantom import phantom  # noqa: E402
+from cxrmt.model.describe import describe_generator  # noqa: E402
+from cxrmt.export.onnx_export import (ExportCheckError, at_size,  # noqa: E402
                                       export_onnx)
 from cxrmt.runtime import open_runner  # noqa: E402
 
@@ -30,8 +31,7 @@ def generator():
 @pytest.fixture(scope="module")
 def exported(generator, tmp_path_factory):
     folder = tmp_path_factory.mktemp("onnx")
-    return {layout: export_onnx(generator, str(folder / f"{layout}.onnx"), layout=layout,
-                                log=lambda *_: None, window="auto") for layout in ("nchw", "nhwc")}
+    return {layout: export_onnx(generator, str(folder / f"{layout}.onnx"), layout=layout, window="auto") for layout in ("nchw", "nhwc")}
 
 
 def _tf(generator, x_nhwc):
@@ -80,13 +80,12 @@ def test_onnx_runtime_matches_tensorflow(exported, generator, layout, rng):
 def test_export_check_rejects_a_mismatch(generator, tmp_path):
     out = str(tmp_path / "m.onnx")
     with pytest.raises(ExportCheckError, match="disagree"):
-        export_onnx(generator, out, tol=0.0, log=lambda *_: None, window="auto")   # any rounding fails
+        export_onnx(generator, out, tol=0.0, window="auto")   # any rounding fails
     assert (tmp_path / "m.onnx.rejected").exists() and not (tmp_path / "m.onnx").exists()
 
 
 def test_export_at_another_size_keeps_the_weights(generator, tmp_path, rng):
-    rep = export_onnx(generator, str(tmp_path / "m128.onnx"), size=128, layout="nhwc",
-                      log=lambda *_: None, window="auto")
+    rep = export_onnx(generator, str(tmp_path / "m128.onnx"), size=128, layout="nhwc", window="auto")
     assert rep["metadata"]["cxrmt.size"] == "128"
     assert rep["metadata"]["cxrmt.weights_sha256"] == md.sha256_weights(generator.get_weights())
     with open_runner(rep["path"]) as r:
@@ -94,12 +93,12 @@ def test_export_at_another_size_keeps_the_weights(generator, tmp_path, rng):
         ref = at_size(generator, 128)(x, training=False).numpy()
         np.testing.assert_allclose(r.run(x), ref, atol=1e-5)
     with pytest.raises(ValueError, match="size 96 is not supported"):
-        export_onnx(generator, str(tmp_path / "bad.onnx"), size=96, log=lambda *_: None, window="auto")
+        export_onnx(generator, str(tmp_path / "bad.onnx"), size=96, window="auto")
 
 
 def test_static_batch_export_serves_run_batch(generator, exported, tmp_path):
     from cxrmt.pipeline import Predictor
-    rep = export_onnx(generator, str(tmp_path / "b2.onnx"), batch=2, log=lambda *_: None, window="auto")
+    rep = export_onnx(generator, str(tmp_path / "b2.onnx"), batch=2, window="auto")
     assert rep["metadata"]["cxrmt.batch"] == "2"
     images = [phantom(90 + 10 * i, 80, seed=i) for i in range(3)]
     with Predictor(rep["path"], bits_stored=12) as p2, \
@@ -142,9 +141,9 @@ def test_cli_export_fp16_and_triton_from_a_keras_file(generator, tmp_path, capsy
         _cli(["export", keras_path, "--onnx", str(out)])    # no model.json beside it
     assert _cli(["export", keras_path, "--onnx", str(out), "--fp16", "--window", "full",
                  "--triton", str(tmp_path / "repo")]) == 0
-    from cxrmt.export.metadata import read_onnx_metadata
+    from cxrmt.runtime.metadata import read_onnx_metadata
     assert read_onnx_metadata(str(tmp_path / "out" / "g.fp16.onnx"))["cxrmt.window"] == "full"
-    text = capsys.readouterr().out
+    text = "".join(capsys.readouterr())   # the exporter's log (stderr) and the command's report
     assert "ORT vs TF max |d|" in text and "FP16 check passed" in text
     assert (tmp_path / "out" / "g.fp16.onnx").exists()
     assert (tmp_path / "repo" / "cxrmt" / "1" / "model.onnx").read_bytes() == \
@@ -187,5 +186,5 @@ def test_a_model_trained_in_bfloat16_loads_and_exports_as_float32(tmp_path):
     a = np.asarray(mixed(x, training=False), np.float32)
     b = np.asarray(loaded(x, training=False))
     assert b.dtype == np.float32 and np.abs(a - b).max() < 0.05
-    rep = export_onnx(path, str(tmp_path / "bf16.onnx"), window="auto", log=lambda *_: None)
+    rep = export_onnx(path, str(tmp_path / "bf16.onnx"), window="auto")
     assert rep["metadata"]["cxrmt.window"] == "auto"

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from cxrmt.export.metadata import model_metadata
+from cxrmt.runtime.metadata import model_metadata
 from cxrmt.export.triton import config_pbtxt, write_repository
 
 

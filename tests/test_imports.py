@@ -39,7 +39,7 @@ def test_missing_extra_names_the_extra():
 def test_inference_with_the_shipped_model_imports_no_tensorflow(tmp_path):
     """The Predictor over the shipped ONNX model (the path `cxrmt infer` takes) loads
     onnxruntime, never TensorFlow or Keras."""
-    stmt = ("from cxrmt.pipeline import Predictor\nfrom cxrmt.models import default_model\n"
+    stmt = ("from cxrmt.pipeline import Predictor\nfrom cxrmt.shipped import default_model\n"
             "from cxrmt.samples import demo_radiograph\n"
             "with Predictor(default_model()) as p:\n    p.run(demo_radiograph())")
     out = subprocess.run([sys.executable, "-c", PROBE.format(stmt=stmt, heavy=set(HEAVY))],

@@ -42,7 +42,7 @@ def test_masks_labels_and_colours_match_numpy(mt_model, shape):
     assert np.mean(r.labels != labels_ref) < 0.005
     assert set(np.unique(r.labels)) == {0, 1, 2, 3}
     np.testing.assert_array_equal(r.segmentation, PALETTE[r.labels])
-    assert r.overlay.shape == shape + (3,) and r.bone.shape == shape
+    assert r.overlay.shape == shape + (3,) and r.bone_suppressed.shape == shape
 
 
 def _frame(result, shape):
@@ -58,7 +58,7 @@ def test_identity_bone_channels_give_back_the_original(mt_model):
     img = chest(200, 160, seed=3) >> 4                        # 8-bit content in uint16
     with Predictor(mt_model, window=(0, 255), bone_dtype="uint16") as p, \
             Predictor(mt_model, window=(0, 255), bone_mode="resize") as q:
-        bone, resized = p.run(img).bone, q.run(img).bone
+        bone, resized = p.run(img).bone_suppressed, q.run(img).bone_suppressed
     np.testing.assert_array_equal(bone, img)                  # full-range uint16 = raw values
     assert np.abs(resized.astype(int) - img.astype(int)).mean() > 1   # resize: blurred
 
@@ -88,10 +88,10 @@ def test_bone_image_keeps_the_input_scale_under_every_window(mt_model, kind, win
     if win.get("window") != "full":
         assert hi - lo < white * 0.9                          # the network saw a narrower window
     expect = img.astype(np.float64) / white * np.iinfo(np.dtype(dtype)).max
-    err = np.abs(r.bone.astype(np.float64) - expect)
+    err = np.abs(r.bone_suppressed.astype(np.float64) - expect)
     assert err.max() <= 1.0, err.max()                        # float32 rounding: <= 1 level
     if kind == "uint8":
-        np.testing.assert_array_equal(r.bone, img)
+        np.testing.assert_array_equal(r.bone_suppressed, img)
 
 
 def test_paths_radiographs_and_spacing(mt_model, tmp_path):
@@ -114,17 +114,17 @@ def test_batch_equals_single_and_fills_a_static_batch(tmp_path, mt_model):
         batched = q.run_batch(imgs)
     for s, b in zip(singles, batched):
         np.testing.assert_array_equal(s.masks, b.masks)
-        np.testing.assert_array_equal(s.bone, b.bone)
+        np.testing.assert_array_equal(s.bone_suppressed, b.bone_suppressed)
 
 
 def test_single_task_models(tmp_path):
     img = chest(50, 50)
     with Predictor(affine_model(tmp_path / "s.onnx", SIZE, task="seg")) as p:
         r = p.run(img)
-        assert r.bone is None and r.masks.shape == (3, 50, 50)
+        assert r.bone_suppressed is None and r.masks.shape == (3, 50, 50)
     with Predictor(affine_model(tmp_path / "b.onnx", SIZE, task="bse")) as p:
         r = p.run(img)
-        assert r.masks is None and r.overlay is None and r.bone.shape == (50, 50)
+        assert r.masks is None and r.overlay is None and r.bone_suppressed.shape == (50, 50)
 
 
 def test_concurrent_calls_give_identical_results(mt_model):
@@ -257,3 +257,30 @@ def test_flip_average_by_hand(layout):
     else:
         got = flip_average(y, yf, info)
     np.testing.assert_allclose(got, expect, rtol=1e-6)
+
+
+def test_grouped_options_are_the_flat_keywords(mt_model):
+    """The option dataclasses (mirrors of the C structs) and the flat keywords configure the
+    same run; mixing both for one group, or a wrong type, is refused."""
+    from cxrmt.pipeline import DecodeOptions, OverlayOptions, PreprocessOptions
+    img = chest(60, 50)
+    with Predictor(mt_model, window="full", bits_stored=12, alpha=40, overlay_mode="outline",
+                   bone_dtype="uint8") as flat, \
+         Predictor(mt_model, preprocess=PreprocessOptions(window="full", bits_stored=12),
+                   decode=DecodeOptions(bone_dtype="uint8"),
+                   overlay=OverlayOptions(alpha=40, mode="outline")) as grouped:
+        a, b = flat.run(img), grouped.run(img)
+    for name in ("masks", "labels", "segmentation", "overlay", "bone_suppressed"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.bone_suppressed.dtype == np.uint8 and a.window == b.window
+    with pytest.raises(TypeError, match="alpha"):
+        Predictor(mt_model, overlay=OverlayOptions(), alpha=3)
+    with pytest.raises(TypeError, match="PreprocessOptions"):
+        Predictor(mt_model, preprocess={"window": "full"})
+
+
+def test_result_bone_is_the_old_name_of_bone_suppressed(mt_model):
+    with Predictor(mt_model) as p:
+        r = p.run(chest(40, 40))
+    with pytest.warns(DeprecationWarning, match="bone_suppressed"):
+        assert r.bone is r.bone_suppressed

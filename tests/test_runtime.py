@@ -135,7 +135,7 @@ def test_trt_host_view_aliases_the_buffer():
                     reason="TensorRT and cuda-python are not installed (cxrmt[gpu]; needs an "
                            "NVIDIA GPU)")
 def test_tensorrt_runner_needs_its_sidecar(tmp_path):
-    from cxrmt.export.engine_cache import EngineMismatchError
+    from cxrmt.runtime.engine_cache import EngineMismatchError
     (tmp_path / "m.engine").write_bytes(b"not an engine")
     with pytest.raises(EngineMismatchError, match="cxrmt export MODEL.onnx --engine"):
         open_runner(tmp_path / "m.engine")

@@ -46,7 +46,7 @@ def affine_model(path, size=32, layout="nchw", task="mt", batch=1, meta=True, wi
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     if meta:
-        from cxrmt.export.metadata import model_metadata, set_onnx_metadata
+        from cxrmt.runtime.metadata import model_metadata, set_onnx_metadata
         set_onnx_metadata(model, model_metadata("test", task, size, layout, "0" * 64,
                                                 batch=batch, window=window))
     onnx.checker.check_model(model)

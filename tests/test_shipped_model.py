@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cxrmt.models import default_model
+from cxrmt.shipped import default_model
 
 JSRT = Path(__file__).resolve().parents[2] / "shared" / "data" / "jsrt-bse-scr"
 
@@ -18,7 +18,7 @@ def test_installed_and_within_30_mb():
 
 
 def test_metadata_describes_it():
-    from cxrmt.export.metadata import read_onnx_metadata
+    from cxrmt.runtime.metadata import read_onnx_metadata
 
     meta = read_onnx_metadata(default_model())
     assert meta["cxrmt.variant"] == "mtdg" and meta["cxrmt.size"] == "256"
@@ -38,7 +38,7 @@ def test_finds_the_organs_on_the_shipped_real_radiograph():
         r = p.run(demo_radiograph())
     check = organ_check(r.masks)
     assert check["ok"], check
-    assert r.bone.dtype == np.uint8 and r.bone.shape == (1024, 1024)   # the input's depth
+    assert r.bone_suppressed.dtype == np.uint8 and r.bone_suppressed.shape == (1024, 1024)   # the input's depth
 
 
 @pytest.mark.skipif(not JSRT.is_dir(), reason=f"the shared JSRT set is not at {JSRT}")

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import logging
 import os
 import shutil
 
@@ -10,7 +11,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from cxrmt.io.errors import ImageFormatError  # noqa: E402
+from cxrmt.errors import ImageFormatError  # noqa: E402
 from cxrmt.train import TrainConfig, run_training  # noqa: E402
 
 TINY = dict(size=64, ngf=16, levels=5, batch=2, folds=4, log_every=100, quiet=True)
@@ -22,7 +23,7 @@ def drr(tmp_path_factory):
     from cxrmt.data.synth import write_drr_dataset
 
     root = tmp_path_factory.mktemp("drr")
-    write_drr_dataset(root, 8, 64, seed=3, log=lambda *_: None)
+    write_drr_dataset(root, 8, 64, seed=3)
     return str(root)
 
 
@@ -44,7 +45,7 @@ def train_and_score(drr, out, head, lam, steps):
 
     cfg = TrainConfig(out=str(out), variant="mtdg", data=drr, head=head, lam=lam, steps=steps,
                       val_every=steps, augment="none", **TINY)
-    record = run_training(cfg, log=lambda *_: None)
+    record = run_training(cfg)
     cases = data.load_cases(drr, 64)
     train = [c for c in cases if c.case_id in record["data"]["train_ids"]]
     x, y = data.arrays(train, get_variant("mtdg"), window=cfg.window)
@@ -86,16 +87,17 @@ def checkpoint_values(out):
             if "optimizer" in k or k.startswith("step")}
 
 
-def test_resume_continues_with_the_same_state(drr, tmp_path):
+def test_resume_continues_with_the_same_state(drr, tmp_path, caplog):
     common = dict(variant="mt", data=drr, val_every=10, **{**TINY, "ngf": 4, "levels": 4})
     a, b = tmp_path / "straight", tmp_path / "resumed"
-    run_training(TrainConfig(out=str(a), steps=20, **common), log=lambda *_: None)
-    run_training(TrainConfig(out=str(b), steps=10, **common), log=lambda *_: None)
+    run_training(TrainConfig(out=str(a), steps=20, **common))
+    run_training(TrainConfig(out=str(b), steps=10, **common))
     first = checkpoint_values(b)
     assert int(first["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 10
-    logs = []
     first_seconds = json.loads((b / "progress.json").read_text())["seconds"]
-    record = run_training(TrainConfig(out=str(b), steps=20, **common), log=logs.append)
+    with caplog.at_level(logging.INFO, logger="cxrmt"):
+        record = run_training(TrainConfig(out=str(b), steps=20, **common))
+    logs = [r.getMessage() for r in caplog.records]
     assert any("resumed" in m and "at step 10" in m for m in logs), logs
     assert record["training"]["steps_this_session"] == 10
     # Training time counts both sessions.
@@ -120,11 +122,11 @@ def test_resume_continues_with_the_same_state(drr, tmp_path):
 
 def test_resume_refuses_another_network(drr, tmp_path):
     cfg = dict(variant="mt", data=drr, steps=2, val_every=2, **{**TINY, "ngf": 4, "levels": 4})
-    run_training(TrainConfig(out=str(tmp_path), **cfg), log=lambda *_: None)
+    run_training(TrainConfig(out=str(tmp_path), **cfg))
     with pytest.raises(ValueError, match="another network.*ngf: 4 -> 8"):
-        run_training(TrainConfig(out=str(tmp_path), **{**cfg, "ngf": 8}), log=lambda *_: None)
+        run_training(TrainConfig(out=str(tmp_path), **{**cfg, "ngf": 8}))
     with pytest.raises(ValueError, match="another network.*ndf: 64 -> 8"):
-        run_training(TrainConfig(out=str(tmp_path), **{**cfg, "ndf": 8}), log=lambda *_: None)
+        run_training(TrainConfig(out=str(tmp_path), **{**cfg, "ndf": 8}))
     # A run.json written before a field existed reads it as the default, so it still resumes.
     run_json = tmp_path / "run.json"
     old = json.loads(run_json.read_text())
@@ -139,8 +141,7 @@ def test_keep_last_saves_the_last_weights_not_the_best(drr, tmp_path):
 
     cfg = dict(variant="mt", data=drr, steps=4, val_every=2, ndf=8,
                **{**TINY, "ngf": 4, "levels": 4})
-    record = run_training(TrainConfig(out=str(tmp_path), keep="last", **cfg),
-                          log=lambda *_: None)
+    record = run_training(TrainConfig(out=str(tmp_path), keep="last", **cfg))
     assert record["kept"] == "last" and record["best_validation"] is not None
     assert record["inference_stats"]["mode"] == "moving"
     x = np.random.default_rng(1).uniform(-1, 1, (1, 64, 64, 3)).astype(np.float32)
@@ -153,7 +154,7 @@ def test_keep_last_saves_the_last_weights_not_the_best(drr, tmp_path):
 def test_bad_data_folders(drr, tmp_path):
     def run(data, **kw):
         run_training(TrainConfig(out=str(tmp_path / "out"), data=str(data), steps=1,
-                                 **{**TINY, **kw}), log=lambda *_: None)
+                                 **{**TINY, **kw}))
 
     with pytest.raises(FileNotFoundError, match="no such data folder"):
         run(tmp_path / "missing")
@@ -186,11 +187,11 @@ def _few(src, dst):
     return True
 
 
-def test_train_command_and_mixed_precision(drr, tmp_path, capsys):
+def test_train_command_and_mixed_precision(drr, tmp_path, caplog):
     from cxrmt.train.commands import register
-    from cxrmt.train.setup import cpu_has_bf16
+    from cxrmt.train.assemble import cpu_has_bf16
 
-    from cxrmt.train.setup import has_gpu
+    from cxrmt.train.assemble import has_gpu
 
     if has_gpu() or not cpu_has_bf16():
         pytest.skip("this checks bfloat16 on a CPU: here a GPU (float16) or a CPU without "
@@ -201,8 +202,9 @@ def test_train_command_and_mixed_precision(drr, tmp_path, capsys):
                               "--data", drr, "--size", "64", "--ngf", "4", "--levels", "4",
                               "--batch", "2", "--steps", "4", "--val-every", "2", "--folds", "4",
                               "--log-every", "2", "--mixed-precision"])
-    assert args.func(args) == 0
-    out = capsys.readouterr().out
+    with caplog.at_level(logging.INFO, logger="cxrmt"):
+        assert args.func(args) == 0
+    out = caplog.text
     assert "step 4/4" in out and "ETA" in out and "d_loss" in out
     record = json.loads((tmp_path / "model.json").read_text())
     assert record["config"]["mixed_precision"] and record["training"]["steps"] == 4
@@ -214,16 +216,16 @@ def test_train_command_and_mixed_precision(drr, tmp_path, capsys):
 
 def test_mixed_precision_policy(monkeypatch):
     """bfloat16 on a CPU with AVX512-BF16/AMX, a clear refusal on one without; never float16."""
-    from cxrmt.train import setup
+    from cxrmt.train import assemble
 
-    monkeypatch.setattr(setup, "has_gpu", lambda: False)
-    monkeypatch.setattr(setup, "cpu_has_bf16", lambda: True)
-    assert setup.mixed_policy() == "mixed_bfloat16"
-    monkeypatch.setattr(setup, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(assemble, "has_gpu", lambda: False)
+    monkeypatch.setattr(assemble, "cpu_has_bf16", lambda: True)
+    assert assemble.mixed_policy() == "mixed_bfloat16"
+    monkeypatch.setattr(assemble, "cpu_has_bf16", lambda: False)
     with pytest.raises(ValueError, match="no bfloat16 units"):
-        setup.mixed_policy()
-    monkeypatch.setattr(setup, "has_gpu", lambda: True)
-    assert setup.mixed_policy() == "mixed_float16"
+        assemble.mixed_policy()
+    monkeypatch.setattr(assemble, "has_gpu", lambda: True)
+    assert assemble.mixed_policy() == "mixed_float16"
 
 
 def test_robust_augmentation_training_reduces_its_loss(drr, tmp_path):
@@ -231,12 +233,12 @@ def test_robust_augmentation_training_reduces_its_loss(drr, tmp_path):
     where the CPU has it) trains: the reconstruction loss on the training cases falls."""
     from cxrmt.model.build import load_generator, training_view
     from cxrmt.model.variants import get_variant
-    from cxrmt.train import data, losses, setup
+    from cxrmt.train import assemble, data, losses
 
     cfg = TrainConfig(out=str(tmp_path), variant="mtdg", data=drr, head="residual", lam=100.0,
                       steps=120, val_every=120, augment="robust", seg_loss="bce+dice", edge=1.0,
-                      mixed_precision=setup.cpu_has_bf16(), **TINY)
-    record = run_training(cfg, log=lambda *_: None)
+                      mixed_precision=assemble.cpu_has_bf16(), **TINY)
+    record = run_training(cfg)
     train = [c for c in data.load_cases(drr, 64) if c.case_id in record["data"]["train_ids"]]
     x, y = data.arrays(train, get_variant("mtdg"), window="auto")
 

@@ -18,17 +18,17 @@ SCRIPT = textwrap.dedent("""
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     from cxrmt.model.build import build_networks
-    from cxrmt.train import setup
+    from cxrmt.train import assemble
     from cxrmt.train.config import TrainConfig
 
     LR, LAM = 0.05, 10.0
     cfg = TrainConfig(out="-", variant="mt", size=64, ngf=4, levels=4, batch=2, steps=1,
                       dropout=0.0, lam=LAM).validate()
     keras.utils.set_random_seed(0)
-    strategy = setup.make_strategy("mirrored")
+    strategy = assemble.make_strategy("mirrored")
     with strategy.scope():
         opts = keras.optimizers.SGD(LR), keras.optimizers.SGD(LR)
-    trainer = setup.build_trainer(cfg, strategy, *opts)
+    trainer = assemble.build_trainer(cfg, strategy, *opts)
     g0, d0 = trainer.generator.get_weights(), trainer.discriminator.get_weights()
     rng = np.random.default_rng(1)
     x = rng.uniform(-1, 1, (2, 64, 64, 3)).astype(np.float32)

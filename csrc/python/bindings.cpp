@@ -191,7 +191,7 @@ py::dict decode_py(const py::array& output, const frame& f, const std::string& t
   }
   result["masks"] = masks ? py::object(m) : py::none();
   result["labels"] = labels ? py::object(l) : py::none();
-  result["bone"] = bone ? py::object(b) : py::none();
+  result["bone_suppressed"] = bone ? py::object(b) : py::none();
   return result;
 }
 
@@ -351,8 +351,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("layout") = "nhwc", py::arg("image") = py::none(), py::arg("model_input") = py::none(),
         py::arg("input_layout") = "nhwc", py::arg("bone_mode") = "residual", py::arg("resample") = "bilinear",
         py::arg("bone_dtype") = "uint8", py::arg("bone_window") = py::none(), py::arg("masks") = true,
-        py::arg("labels") = true, py::arg("bone") = true, py::arg("device") = "cpu",
-        "Model output -> {'masks': (3,H,W) 0/1, 'labels': (H,W), 'bone': (H,W)} at the original size.");
+        py::arg("labels") = true, py::arg("bone_suppressed") = true, py::arg("device") = "cpu",
+        "Model output -> {'masks': (3,H,W) 0/1, 'labels': (H,W), 'bone_suppressed': (H,W)} at the original size.");
 
   m.def("colourise", &colourise_py, py::arg("seg"), py::arg("palette") = py::none(), py::kw_only(),
         py::arg("device") = "cpu", "Labels (H,W) or masks (3,H,W) -> RGB (H,W,3) uint8.");

@@ -3,12 +3,16 @@ and the kernels and the shipped model on a DRR of a real CT against its ground t
 
 import json
 
+from cxrmt.logs import verbosity
+
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("info", help="compiler, CUDA build and archs, usable GPUs")
+    p = subparsers.add_parser("info", parents=[verbosity()],
+                              help="compiler, CUDA build and archs, usable GPUs")
     p.set_defaults(func=_info)
     p = subparsers.add_parser(
-        "demo", help="write a real sample radiograph for `cxrmt infer`, and test the kernels "
+        "demo", parents=[verbosity()],
+        help="write a real sample radiograph for `cxrmt infer`, and test the kernels "
                      "and the shipped model on a DRR of a real chest CT",
         description="Writes OUT/radiograph.png, a real PA radiograph shipped in the package "
                     "(NIH ChestX-ray14; no ground truth, so only the shipped model's organ check "

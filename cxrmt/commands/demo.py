@@ -16,12 +16,13 @@ import time
 
 import numpy as np
 
-from cxrmt import ORGANS, kernels
-from cxrmt.data.synth import case_rng, load_stack
+from cxrmt import kernels
+from cxrmt.contract import ORGANS
 from cxrmt.data.drr import synthesize
-from cxrmt.evaluate import bone as bone_metrics
-from cxrmt.evaluate.segmentation import dice
+from cxrmt.data.synth import case_rng, load_stack
 from cxrmt.io.writers import write_png, write_text
+from cxrmt.metrics import bone_suppression as bone_metrics
+from cxrmt.metrics.segmentation import dice
 
 
 def ideal_output(triplet, x, frame) -> np.ndarray:
@@ -54,9 +55,9 @@ def real_radiograph(out: str) -> dict:
     """Copy the shipped sample to <out>/radiograph.png and check the shipped model on it."""
     from cxrmt.evaluate.sheet import organ_check
     from cxrmt.io.writers import write_bytes
-    from cxrmt.models import default_model
     from cxrmt.pipeline import Predictor
     from cxrmt.samples import ATTRIBUTION, demo_radiograph
+    from cxrmt.shipped import default_model
 
     path = os.path.join(out, "radiograph.png")
     with open(demo_radiograph(), "rb") as fh:
@@ -77,7 +78,7 @@ def drr_demo(out: str, size: int, res: int, seed: int) -> dict:
     x, frame = timed(times, "preprocess_ms", kernels.preprocess, img, size)
     y = ideal_output(t, x, frame)
     r = timed(times, "decode_ms", kernels.decode, y, frame, image=img, model_input=x)
-    plain = kernels.decode(y, frame, bone_mode="resize", masks=False, labels=False)["bone"]
+    plain = kernels.decode(y, frame, bone_mode="resize", masks=False, labels=False)["bone_suppressed"]
     masks = timed(times, "cleanup_ms", kernels.cleanup, r["masks"])
     colour = timed(times, "colourise_ms", kernels.colourise, masks)
     overlay = timed(times, "overlay_ms", kernels.overlay, img, frame, masks)
@@ -85,7 +86,7 @@ def drr_demo(out: str, size: int, res: int, seed: int) -> dict:
     lungs = t.masks["left_lung"] | t.masks["right_lung"]
     os.makedirs(out, exist_ok=True)
     images = {"radiograph": img, "bone_suppressed_target": t.bone_suppressed,
-              "bone_suppressed_residual": r["bone"], "bone_suppressed_resize": plain,
+              "bone_suppressed_residual": r["bone_suppressed"], "bone_suppressed_resize": plain,
               "segmentation": colour, "overlay": overlay, "outline": outline}
     for name, a in images.items():
         write_png(os.path.join(out, f"{name}.png"), a)
@@ -93,10 +94,10 @@ def drr_demo(out: str, size: int, res: int, seed: int) -> dict:
         "what": "ideal S x S output (ground truth) decoded to full size; no trained network",
         "model_size": size, "radiograph_size": res, "seed": seed,
         "dice_after_decode": {o: round(dice(masks[i] > 0, t.masks[o]), 4) for i, o in enumerate(ORGANS)},
-        "bone_rmse_residual": round(bone_metrics.rmse(r["bone"], t.bone_suppressed), 3),
+        "bone_rmse_residual": round(bone_metrics.rmse(r["bone_suppressed"], t.bone_suppressed), 3),
         "bone_rmse_resize": round(bone_metrics.rmse(plain, t.bone_suppressed), 3),
         "bone_rmse_identity": round(bone_metrics.rmse(img, t.bone_suppressed), 3),
-        "bsr_lungs_residual": round(bone_metrics.bsr(r["bone"], t.bone_suppressed, img, lungs), 3),
+        "bsr_lungs_residual": round(bone_metrics.bsr(r["bone_suppressed"], t.bone_suppressed, img, lungs), 3),
         "bsr_lungs_resize": round(bone_metrics.bsr(plain, t.bone_suppressed, img, lungs), 3),
         "kernel_times": times, "build": kernels.build_info(), "files": sorted(f"{n}.png" for n in images),
     }
@@ -106,14 +107,14 @@ def drr_demo(out: str, size: int, res: int, seed: int) -> dict:
 
 def shipped_model_scores(img, triplet, lungs) -> dict:
     """The shipped model (with mask clean-up) on the DRR against its ground truth."""
-    from cxrmt.models import default_model
     from cxrmt.pipeline import Predictor
+    from cxrmt.shipped import default_model
 
     with Predictor(default_model(), clean=True) as p:
         r = p.run(img)
     return {"model": os.path.basename(default_model()),
             "dice": {o: round(dice(r.masks[i] > 0, triplet.masks[o]), 4)
                      for i, o in enumerate(ORGANS)},
-            "bone_rmse": round(bone_metrics.rmse(r.bone, triplet.bone_suppressed), 3),
-            "bsr_lungs": round(bone_metrics.bsr(r.bone, triplet.bone_suppressed, img, lungs), 3),
+            "bone_rmse": round(bone_metrics.rmse(r.bone_suppressed, triplet.bone_suppressed), 3),
+            "bsr_lungs": round(bone_metrics.bsr(r.bone_suppressed, triplet.bone_suppressed, img, lungs), 3),
             "note": "DRRs are outside the JSRT training domain; see MODEL_CARD.md"}

@@ -2,12 +2,15 @@
 
 import sys
 
+from cxrmt.logs import verbosity
+
 
 def register(subparsers) -> None:
     data = subparsers.add_parser("data", help="prepare training data")
     sub = data.add_subparsers(dest="data_command", required=True)
 
-    imp = sub.add_parser("import-jsrt", help="official JSRT + SCR + BSE-JSRT -> paired layout")
+    imp = sub.add_parser("import-jsrt", parents=[verbosity()],
+                         help="official JSRT + SCR + BSE-JSRT -> paired layout")
     imp.add_argument("--jsrt", required=True, help="folder with the JSRT .IMG files")
     imp.add_argument("--scr", required=True,
                      help="SCR masks (folders heart, left lung, right lung)")
@@ -18,7 +21,8 @@ def register(subparsers) -> None:
                      help="skip cases missing a mask or bone-suppressed image instead of failing")
     imp.set_defaults(func=_import_jsrt)
 
-    drr = sub.add_parser("drr", help="synthesise paired DRR triplets from a labelled chest CT")
+    drr = sub.add_parser("drr", parents=[verbosity()],
+                         help="synthesise paired DRR triplets from a labelled chest CT")
     drr.add_argument("--out", required=True)
     drr.add_argument("--n", type=int, required=True)
     drr.add_argument("--size", type=int, default=512)

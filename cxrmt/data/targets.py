@@ -9,7 +9,7 @@ target: (S, S, 6) float32 in [-1, 1]: heart, left lung, right lung as +1 / -1 (t
 import cv2
 import numpy as np
 
-from .. import ORGANS
+from ..contract import ORGANS
 from ..io.paired import PairedCase
 from ..window import normalise_unit
 

@@ -1,13 +1,10 @@
-"""Evaluation: the paper's metrics (eqs. 5-11), HD95, PSNR, bone suppression ratio, statistics.
+"""Evaluation of a model or of predictions on paired data (`cxrmt eval`), over the measures of
+`cxrmt.metrics`.
 
-Modules (imported on demand so that `cxrmt --help` stays light):
-  segmentation  Dice, Jaccard, FNR, FPR (paper's definition), 95 % Hausdorff distance
-  bone          RMSE, M-SSIM (8x8 windows), PSNR, bone suppression ratio, optional region
-  cases         score one case -> flat row; read the `cxrmt infer` layout; write reports
-  stats         paired t-test, mean +- std formatting
-  commands      `cxrmt eval --predictions DIR --data DIR --out DIR`
-  cv            `cxrmt cv`: train and test every fold of every variant (resumable), aggregate
-  cv_report     report.md: the paper's Tables I, III, IV with paired t-tests
-  cv_figures    which figures (Figures 2-8) and their data; figures draws them (matplotlib)
-  cv_commands   argparse of `cxrmt cv`
+Modules:
+  cases     score one case -> flat row; read the `cxrmt infer` layout; run a Predictor over cases
+  report    results.csv / summary.md of an evaluation
+  shift     the robustness benchmark: held-out cases under acquisition shifts
+  sheet     the contact sheet and organ check of unlabelled real films
+  commands  `cxrmt eval`
 """

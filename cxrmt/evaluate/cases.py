@@ -13,12 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cxrmt.io.errors import ImageFormatError
-from cxrmt.io.paired import MASK_ORGANS, PairedCase, PairedDataset
+from cxrmt.contract import MASK_ORGANS, ORGANS
+from cxrmt.errors import ImageFormatError
+from cxrmt.io.layout import output_paths
+from cxrmt.io.paired import PairedCase, PairedDataset
 from cxrmt.io.raster import read_mask, read_raster
-
-from .bone import bone_metrics
-from .segmentation import organ_metrics
+from cxrmt.metrics.bone_suppression import bone_metrics
+from cxrmt.metrics.segmentation import organ_metrics
 
 SEG_METRICS = ("dice", "jaccard", "fnr", "fpr", "hd95", "hd95_mm")
 BONE_METRICS = ("rmse", "mssim", "psnr", "bsr")
@@ -36,10 +37,10 @@ def metric_columns() -> list:
 @dataclass
 class Prediction:
     """A method's output for one case at the original size; either part may be missing
-    (single-task methods). bone: (H, W) uint8/uint16 or float on the 0-255 scale;
+    (single-task methods). bone_suppressed: (H, W) uint8/uint16 or float on the 0-255 scale;
     masks: {organ: (H, W) bool} for all of MASK_ORGANS."""
 
-    bone: np.ndarray | None = None
+    bone_suppressed: np.ndarray | None = None
     masks: dict | None = None
 
 
@@ -57,9 +58,9 @@ def score_case(truth: PairedCase, pred: Prediction, spacing=None) -> dict:
     lungs = lung_fields(truth)
     if pred.masks is not None:
         row.update(segmentation_columns(pred.masks, truth.masks, spacing))
-    if pred.bone is not None:
-        _check_shape(pred.bone, truth.image.shape, "bone-suppressed prediction")
-        row.update(bone_metrics(pred.bone, truth.bone_suppressed, truth.image, lungs, LUNGS))
+    if pred.bone_suppressed is not None:
+        _check_shape(pred.bone_suppressed, truth.image.shape, "bone-suppressed prediction")
+        row.update(bone_metrics(pred.bone_suppressed, truth.bone_suppressed, truth.image, lungs, LUNGS))
     ident = bone_metrics(truth.image, truth.bone_suppressed, truth.image, lungs, LUNGS)
     row.update({IDENTITY + k: v for k, v in ident.items()})
     return row
@@ -86,10 +87,9 @@ def _check_shape(arr, shape, what):
 
 def prediction_paths(pred_dir, stem: str) -> dict:
     """The `cxrmt infer` output files of one input: bone-suppressed image and one mask per organ."""
-    from cxrmt.infer.layout import output_paths
 
     paths = output_paths(pred_dir, stem, masks=True)
-    return {"bone": paths["bse"], **{o: paths[f"mask_{o}"] for o in MASK_ORGANS}}
+    return {"bone_suppressed": paths["bse"], **{o: paths[f"mask_{o}"] for o in MASK_ORGANS}}
 
 
 def read_prediction(pred_dir, stem: str, shape) -> Prediction | None:
@@ -100,8 +100,8 @@ def read_prediction(pred_dir, stem: str, shape) -> Prediction | None:
     """
     paths = prediction_paths(pred_dir, stem)
     bone = None
-    if os.path.exists(paths["bone"]):
-        rg = read_raster(paths["bone"])
+    if os.path.exists(paths["bone_suppressed"]):
+        rg = read_raster(paths["bone_suppressed"])
         bone = rg.pixels.astype(np.float64) * (255.0 / rg.white)
     present = [o for o in MASK_ORGANS if os.path.exists(paths[o])]
     if present and len(present) < len(MASK_ORGANS):
@@ -139,11 +139,10 @@ def evaluate_predictions(pred_dir, data_dir, spacing=None, progress=None) -> tup
 
 def prediction_of(result) -> Prediction:
     """A `cxrmt.pipeline.Result` as a Prediction (mask channels are heart, left, right lung)."""
-    from cxrmt import ORGANS
 
     masks = None if result.masks is None else {o: result.masks[i] > 0 for i, o in enumerate(ORGANS)}
-    bone = None if result.bone is None else result.bone.astype(np.float64) * (
-        255.0 / np.iinfo(result.bone.dtype).max)
+    bone = None if result.bone_suppressed is None else result.bone_suppressed.astype(np.float64) * (
+        255.0 / np.iinfo(result.bone_suppressed.dtype).max)
     return Prediction(bone, masks)
 
 

@@ -4,10 +4,13 @@ import json
 import os
 import sys
 
+from cxrmt.logs import verbosity
+
 
 def register(subparsers) -> None:
     ev = subparsers.add_parser(
-        "eval", help="score segmentation and bone suppression against a paired-layout folder",
+        "eval", parents=[verbosity()],
+        help="score segmentation and bone suppression against a paired-layout folder",
         description="Run a model on a paired-layout folder (--model), or score outputs already "
                     "in the `cxrmt infer` layout (--predictions: <ID>_bse.png, "
                     "<ID>_mask_{right_lung,left_lung,heart}.png); writes cases.csv, summary.json "
@@ -40,7 +43,6 @@ def register(subparsers) -> None:
     ev.add_argument("--out", required=True, metavar="DIR", help="folder for the reports")
     ev.add_argument("--spacing", type=float, nargs=2, metavar=("ROW_MM", "COL_MM"),
                     help="pixel spacing of the ground truth; adds HD95 in mm")
-    ev.add_argument("--quiet", action="store_true", help="no progress output")
     ev.set_defaults(func=_eval)
 
 
@@ -96,14 +98,14 @@ def _run_model(args, progress) -> tuple:
 
 def _sheet(args, progress) -> int:
     """The qualitative sheet (cxrmt.evaluate.sheet) of --model on unlabelled radiographs."""
-    from cxrmt.infer.inputs import expand
+    from cxrmt.io.inputs import expand
     from cxrmt.pipeline import Predictor
 
     from .sheet import run_sheet, summary_md
 
     if not args.model:
         raise ValueError("--sheet needs --model (e.g. the shipped one: "
-                         "python -c 'from cxrmt.models import default_model; "
+                         "python -c 'from cxrmt.shipped import default_model; "
                          "print(default_model())')")
     files, missing = expand(args.sheet)
     if missing or not files:

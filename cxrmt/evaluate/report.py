@@ -7,11 +7,11 @@ import json
 import math
 import os
 
-from cxrmt.io.paired import MASK_ORGANS
+from cxrmt.contract import MASK_ORGANS
 from cxrmt.io.writers import write_text
+from cxrmt.metrics.stats import format_mean_std, mean_std
 
 from .cases import BONE_METRICS, IDENTITY, LUNGS, SEG_METRICS, metric_columns
-from .stats import format_mean_std, mean_std
 
 _LABEL = {"dice": "Dice", "jaccard": "Jaccard", "fnr": "FNR", "fpr": "FPR (FP / GT area)",
           "hd95": "HD95 (px)", "hd95_mm": "HD95 (mm)", "rmse": "RMSE", "mssim": "M-SSIM",

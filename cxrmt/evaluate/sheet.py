@@ -13,7 +13,9 @@ import os
 import cv2
 import numpy as np
 
-from cxrmt import ORGANS
+from cxrmt.contract import ORGANS
+from cxrmt.io import read_image
+from cxrmt.io.writers import write_png, write_text
 
 MIN_AREA = {"right_lung": 0.02, "left_lung": 0.02, "heart": 0.01}
 COHERENT = 0.8
@@ -51,9 +53,9 @@ def tile(result) -> np.ndarray:
     """Overlay beside the bone-suppressed image (what the model has of them), TILE pixels high
     (RGB uint8)."""
     parts = [result.overlay] if result.overlay is not None else []
-    if result.bone is not None:
-        scale = 255.0 / float(np.iinfo(result.bone.dtype).max)
-        grey = np.clip(result.bone.astype(np.float32) * scale, 0, 255).astype(np.uint8)
+    if result.bone_suppressed is not None:
+        scale = 255.0 / float(np.iinfo(result.bone_suppressed.dtype).max)
+        grey = np.clip(result.bone_suppressed.astype(np.float32) * scale, 0, 255).astype(np.uint8)
         parts.append(np.repeat(grey[..., None], 3, axis=-1))
     pair = np.concatenate(parts, axis=1)
     h, w = pair.shape[:2]
@@ -78,8 +80,6 @@ def montage(tiles: list, labels: list, per_row: int = 4) -> np.ndarray:
 
 def run_sheet(predictor, files, out_dir, progress=None) -> list:
     """Run every file; write sheet.png, sheet.csv and sheet.md into out_dir; return the rows."""
-    from cxrmt.io import read_image
-    from cxrmt.io.writers import write_png, write_text
 
     if predictor.info.task == "bse":
         raise ValueError("--sheet checks organs: the model has no segmentation (task bse)")

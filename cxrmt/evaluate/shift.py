@@ -29,6 +29,8 @@ import numpy as np
 from cxrmt.data import photometric as ph
 from cxrmt.io.paired import PairedCase
 
+from .cases import prediction_of, score_case
+
 
 def _u8(a: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
@@ -111,7 +113,6 @@ def shifted(case: PairedCase, name: str) -> PairedCase:
 def run_shifts(predictor_of, cases, shifts, spacing=None, progress=None) -> list:
     """Rows of score_case with a `shift` column: each case under each shift, predicted by
     `predictor_of(case_id)` (the model that did not train on it)."""
-    from .cases import prediction_of, score_case
 
     rows, total = [], len(cases) * len(shifts)
     for i, case in enumerate(cases):

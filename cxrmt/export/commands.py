@@ -1,13 +1,16 @@
 """`cxrmt export`: Keras generator -> checked ONNX [-> FP16 ONNX] [-> INT8 ONNX]
-[-> TensorRT engine] [-> Triton repository]. Heavy packages load only inside the steps that use them; each
-invocation is its own process, as a full-width export needs ~12 GB."""
+[-> TensorRT engine] [-> Triton repository]. Heavy packages load only inside the steps that use
+them; each invocation is its own process, as a full-width export needs ~12 GB."""
 
 import os
+
+from cxrmt.logs import verbosity
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "export", help="export a trained model to ONNX / FP16 ONNX / TensorRT / Triton",
+        "export", parents=[verbosity()],
+        help="export a trained model to ONNX / FP16 ONNX / TensorRT / Triton",
         description="Export MODEL (.keras generator, or an .onnx from an earlier export) for "
                     "deployment. The ONNX export is checked against TensorFlow (max |d| <= "
                     "1e-4), the FP16 ONNX against FP32 in task terms (Dice, PSNR, overflow).")
@@ -78,7 +81,7 @@ def _export(args) -> int:
 def _onnx_step(args):
     """(FP32 ONNX, FP16 ONNX or None) from MODEL."""
     if args.model.lower().endswith(".onnx"):
-        from .metadata import read_onnx_metadata
+        from cxrmt.runtime.metadata import read_onnx_metadata
         meta = read_onnx_metadata(args.model)
         if not meta:
             raise ValueError(f"{args.model}: no cxrmt metadata; export it from the .keras model")
@@ -162,7 +165,7 @@ def _calibration(args) -> list:
     if not args.calibrate:
         raise ValueError("--int8 needs --calibrate PATH...: real radiographs to measure the "
                          "activation ranges on")
-    from cxrmt.infer.inputs import expand
+    from cxrmt.io.inputs import expand
     images, missing = expand(args.calibrate)
     if missing:
         raise FileNotFoundError("; ".join(f"{a}: {why}" for a, why in missing) + " (--calibrate)")
@@ -197,10 +200,10 @@ def _engine_step(fp32: str, fp16, args) -> str:
 def _triton_step(model: str, args) -> None:
     from .triton import write_repository
     if model.lower().endswith(".onnx"):
-        from .metadata import read_onnx_metadata
+        from cxrmt.runtime.metadata import read_onnx_metadata
         meta = read_onnx_metadata(model)
     else:
-        from .engine_cache import read_sidecar
+        from cxrmt.runtime.engine_cache import read_sidecar
         sidecar = read_sidecar(model)
         meta = {**sidecar["model"], "cxrmt.precision": sidecar["key"]["precision"]}
     print(f"{write_repository(model, args.triton, meta)}: Triton model repository")

@@ -7,13 +7,17 @@ Precision follows TensorRT's own rules:
                   builder flag (what JetPack 6 / TRT 10.3 and the DLA need).
 """
 
+import logging
 import os
 import time
 
 from cxrmt._optional import require
+from cxrmt.io.writers import write_bytes
+from cxrmt.runtime import engine_cache as cache
+from cxrmt.runtime import metadata as md
+from cxrmt.runtime.cuda import call, cudart, gpu_identity
 
-from . import engine_cache as cache
-from . import metadata as md
+log = logging.getLogger(__name__)
 
 GIB = 1 << 30
 
@@ -41,13 +45,12 @@ def build_plan(trt_version: str, onnx_precision: str, fp16_flag: bool, dla_core=
 
 
 def build_engine(onnx_path, engine_path, *, fp16_flag=False, dla_core=None, workspace_gib=2.0,
-                 timing_cache=None, device=0, force=False, log=print) -> dict:
+                 timing_cache=None, device=0, force=False) -> dict:
     """Build `engine_path` from `onnx_path` unless an engine with the same cache key is there.
 
     Returns the sidecar dict. `timing_cache`: a file reused across builds (created if absent).
     """
     trt = require("tensorrt", "gpu")
-    from cxrmt.runtime.cuda import call, cudart, gpu_identity
 
     if not os.path.isfile(onnx_path):
         raise FileNotFoundError(f"{onnx_path}: no such ONNX file")
@@ -58,27 +61,25 @@ def build_engine(onnx_path, engine_path, *, fp16_flag=False, dla_core=None, work
     key = cache.cache_key(md.sha256_file(onnx_path), trt.__version__, gpu_identity(device),
                           plan["precision"], dla_core)
     if not force and cache.is_current(engine_path, key):
-        log(f"{engine_path}: up to date for this ONNX, GPU and TensorRT (cache hit)")
+        log.info(f"{engine_path}: up to date for this ONNX, GPU and TensorRT (cache hit)")
         return cache.read_sidecar(engine_path)
     t0 = time.perf_counter()
     serialized = _build(trt, onnx_path, plan, dla_core, workspace_gib, timing_cache)
-    from cxrmt.io.writers import write_bytes
     write_bytes(engine_path, bytes(serialized))
     build = {"onnx": os.fspath(onnx_path), "fp16_flag": plan["fp16_flag"],
              "strongly_typed": plan["strongly_typed"], "workspace_gib": workspace_gib,
              "seconds": round(time.perf_counter() - t0, 1)}
     cache.write_sidecar(engine_path, key, meta, build)
-    log(f"{engine_path}: built in {build['seconds']} s ({plan['precision']}, TensorRT "
+    log.info(f"{engine_path}: built in {build['seconds']} s ({plan['precision']}, TensorRT "
         f"{trt.__version__}, {key['gpu']} sm_{key['compute_capability'].replace('.', '')})")
     return cache.read_sidecar(engine_path)
 
 
 def adopt_engine(onnx_path, engine_path, *, fp16_flag=False, dla_core=None, device=0,
-                 log=print) -> dict:
+                 ) -> dict:
     """Write the sidecar for an engine built outside cxrmt (trtexec, trt/*.sh) from
     `onnx_path` on this device, after checking that this TensorRT can load it."""
     trt = require("tensorrt", "gpu")
-    from cxrmt.runtime.cuda import call, cudart, gpu_identity
 
     for p in (onnx_path, engine_path):
         if not os.path.isfile(p):
@@ -97,7 +98,7 @@ def adopt_engine(onnx_path, engine_path, *, fp16_flag=False, dla_core=None, devi
     cache.write_sidecar(engine_path, key, meta, {"onnx": os.fspath(onnx_path),
                                                  "fp16_flag": plan["fp16_flag"],
                                                  "built_by": "trtexec (adopted)"})
-    log(f"{cache.sidecar_path(engine_path)}: sidecar written for {engine_path}")
+    log.info(f"{cache.sidecar_path(engine_path)}: sidecar written for {engine_path}")
     return cache.read_sidecar(engine_path)
 
 
@@ -124,7 +125,6 @@ def _build(trt, onnx_path, plan, dla_core, workspace_gib, timing_cache):
         raise RuntimeError(f"TensorRT could not build an engine from {onnx_path} (see the "
                            "TensorRT log above)")
     if timing_cache:
-        from cxrmt.io.writers import write_bytes
         write_bytes(timing_cache, bytes(cache_obj.serialize()))
     return serialized
 

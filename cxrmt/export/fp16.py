@@ -9,8 +9,9 @@ import os
 import warnings
 
 from cxrmt._optional import require
+from cxrmt.io.writers import write_bytes
+from cxrmt.runtime import metadata as md
 
-from . import metadata as md
 
 def load_fp32_onnx(src) -> tuple:
     """(onnx module, model, cxrmt metadata) of an FP32 ONNX; clear errors for a missing file or
@@ -37,7 +38,6 @@ def convert_fp16(src, dst) -> str:
         half = f16.convert_float_to_float16(model, keep_io_types=True)
     md.set_onnx_metadata(half, {**meta, md.PREFIX + "precision": "fp16"})
     onnx.checker.check_model(half, full_check=True)
-    from cxrmt.io.writers import write_bytes
     write_bytes(dst, half.SerializeToString())
     return os.fspath(dst)
 

@@ -8,7 +8,9 @@ FP16 kernels, so it is the size-saving form for CPUs (the shipped model uses it)
 
 import numpy as np
 
-from . import metadata as md
+from cxrmt.io.writers import write_bytes
+from cxrmt.runtime import metadata as md
+
 from .fp16 import load_fp32_onnx
 from .graph_edit import attributes, drop_unread_initializers
 
@@ -40,7 +42,6 @@ def store_weights_fp16(src, dst, min_elements: int = 1024) -> dict:
     md.set_onnx_metadata(model, {**meta, md.PREFIX + "weights_storage": "fp16"})
     onnx.checker.check_model(model, full_check=True)
     data = model.SerializeToString()
-    from cxrmt.io.writers import write_bytes
     write_bytes(dst, data)
     return {"converted": converted, "kept": kept, "bytes": len(data)}
 

@@ -17,8 +17,11 @@ import tempfile
 import numpy as np
 
 from cxrmt._optional import require
+from cxrmt.io.writers import write_bytes
+from cxrmt.pipeline import Predictor
+from cxrmt.runtime import metadata as md
+from cxrmt.runtime import open_runner
 
-from . import metadata as md
 from .fp16 import load_fp32_onnx
 from .graph_edit import name_unnamed_nodes
 from .half_weights import unpack_half_weights
@@ -56,7 +59,6 @@ def calibration_inputs(fp32_path, images) -> tuple:
     """(model inputs of `images` (paths, Radiographs or arrays), preprocessed as `cxrmt infer`
     does and repeated to the model's static batch; the FP32 output of the first, the reference
     the sub-pixel rewrite must reproduce)."""
-    from cxrmt.pipeline import Predictor
 
     images = list(images)
     if not images:
@@ -68,7 +70,6 @@ def calibration_inputs(fp32_path, images) -> tuple:
 
 
 def _max_difference(path, x, reference) -> float:
-    from cxrmt.runtime import open_runner
 
     with open_runner(path, device="cpu") as r:
         return float(np.abs(r.run(x) - reference).max())
@@ -108,7 +109,6 @@ def quantize_int8(src, dst, calibration) -> dict:
                                      md.PREFIX + "int8_calibration_images": str(len(xs))})
     onnx.checker.check_model(quantized)
     data = quantized.SerializeToString()
-    from cxrmt.io.writers import write_bytes
     write_bytes(dst, data)
     return {"rewritten": rewritten, "images": len(xs), "bytes": len(data)}
 

@@ -4,15 +4,21 @@ A full-width (ngf 64) export peaks near 12 GB: run each large export in its own 
 `cxrmt export` invocation is one).
 """
 
+import logging
 import os
 
 import numpy as np
 
 from cxrmt._optional import require
+from cxrmt.io.writers import write_bytes
+from cxrmt.model import check_size, get_variant
+from cxrmt.model.describe import describe_generator
+from cxrmt.runtime import metadata as md
 from cxrmt.window import trained_window
 
-from . import metadata as md
-from .checks import check_inputs
+from .phantom import check_inputs
+
+log = logging.getLogger(__name__)
 
 MIN_OPSET = 17
 TOLERANCE = 1e-4   # FP32 max |ORT - TF| allowed by the export check
@@ -20,23 +26,6 @@ TOLERANCE = 1e-4   # FP32 max |ORT - TF| allowed by the export check
 
 class ExportCheckError(ValueError):
     """The exported graph does not compute what the Keras model computes."""
-
-
-VARIANT_NAMES = {("mt", False): "mt", ("mt", True): "mtdg", ("seg", False): "st-seg",
-                 ("seg", True): "stdg-seg", ("bse", False): "st-bse", ("bse", True): "stdg-bse"}
-
-
-def describe_generator(model) -> tuple:
-    """(variant name, task) read from the generator's own layers."""
-    try:
-        head = model.get_layer("output")
-    except ValueError:
-        raise ValueError(f"{model.name!r} is not a cxrmt pix2pix generator (no 'output' head); "
-                         "only the pix2pix variants are exported") from None
-    channels, seg = int(model.output_shape[-1]), int(head.get_config()["seg_channels"])
-    task = "mt" if channels == 6 else ("seg" if seg else "bse")
-    dilated = any(layer.name.endswith("_pool") for layer in model.layers)
-    return VARIANT_NAMES[task, dilated], task
 
 
 def levels(model) -> int:
@@ -108,7 +97,7 @@ def rename_io(proto, input_name: str, output_name: str) -> None:
 
 
 def export_onnx(model, out, *, size=None, layout="nchw", opset=MIN_OPSET, batch=1,
-                check_images=(), tol=TOLERANCE, window=None, log=print) -> dict:
+                check_images=(), tol=TOLERANCE, window=None) -> dict:
     """Export a generator (keras.Model or `.keras` path) to `out`; returns a report with the
     metadata and the ORT-vs-TF max |difference|. Raises ExportCheckError above `tol`.
     `window`: the network window it was trained with (default: its run's model.json)."""
@@ -127,7 +116,6 @@ def export_onnx(model, out, *, size=None, layout="nchw", opset=MIN_OPSET, batch=
                          "cannot tell which network window it was trained with (no model.json "
                          "beside it); pass window='auto' or 'full' (cxrmt export --window)")
     if size is not None:
-        from cxrmt.model import check_size, get_variant
         check_size(get_variant(describe_generator(keras_model)[0]), size, levels(keras_model))
         keras_model = at_size(keras_model, size)
     size = int(keras_model.input_shape[1])
@@ -140,7 +128,7 @@ def export_onnx(model, out, *, size=None, layout="nchw", opset=MIN_OPSET, batch=
     onnx.checker.check_model(proto, full_check=True)
     _save(proto, out)
     diff = compare_with_keras(out, keras_model, layout, check_images, batch)
-    log(f"{out}: {variant} {size}x{size} {layout} opset {opset}, window {window}; ORT vs TF "
+    log.info(f"{out}: {variant} {size}x{size} {layout} opset {opset}, window {window}; ORT vs TF "
         f"max |d| = {diff:.2e}")
     if not diff <= tol:
         os.replace(out, out + ".rejected")
@@ -169,5 +157,4 @@ def compare_with_keras(path, keras_model, layout, check_images=(), batch=1) -> f
 
 
 def _save(proto, out) -> None:
-    from cxrmt.io.writers import write_bytes
     write_bytes(out, proto.SerializeToString())

@@ -5,6 +5,14 @@ import itertools
 
 import numpy as np
 
+from cxrmt.contract import ORGANS
+from cxrmt.io.paired import PairedDataset
+from cxrmt.metrics.bone_suppression import psnr
+from cxrmt.metrics.segmentation import dice
+from cxrmt.pipeline import Predictor
+
+from .phantom import phantom
+
 MIN_DICE = 0.995      # Dice >= 0.995 x FP32's (or agreement with FP32 without truth)
 MIN_PSNR_DB = 45.0    # bone-suppressed image vs FP32's
 
@@ -25,8 +33,6 @@ def _run(predictor, images, label):
 def compare(ref, half, truths=None) -> dict:
     """Task-level comparison of two sequences of Results (FP32, reduced), consumed in step;
     `truths`: optional sequence of (3, H, W) reference masks in model channel order."""
-    from cxrmt.evaluate.bone import psnr
-    from cxrmt.evaluate.segmentation import dice
 
     report = {"dice_min": 1.0, "dice_ratio_min": None, "psnr_min_db": float("inf"),
               "std_ratio_min": float("inf"), "images": 0}
@@ -38,8 +44,8 @@ def compare(ref, half, truths=None) -> dict:
                 ratios = [_ratio(dice(b.masks[c], truth[c]), dice(a.masks[c], truth[c]))
                           for c in range(3)]
                 report["dice_ratio_min"] = min(report["dice_ratio_min"] or 1.0, *ratios)
-        if a.bone is not None:
-            report["psnr_min_db"] = min(report["psnr_min_db"], psnr(b.bone, a.bone))
+        if a.bone_suppressed is not None:
+            report["psnr_min_db"] = min(report["psnr_min_db"], psnr(b.bone_suppressed, a.bone_suppressed))
         sa, sb = float(np.std(a.output)), float(np.std(b.output))
         report["std_ratio_min"] = min(report["std_ratio_min"], sb / sa if sa > 0 else 1.0)
         report["images"] += 1
@@ -71,9 +77,7 @@ def check_precision(fp32_path, other_path, images=None, truths=None, label="FP16
     Radiographs or arrays, any iterable; default: chest phantoms), with `truths` (see `compare`)
     when given; `name`: how messages call the model (default `other_path`). Raises
     PrecisionCheckError on overflow or a task-level loss."""
-    from cxrmt.pipeline import Predictor
 
-    from .checks import phantom
 
     if images is None:
         images = [phantom(600, 520, 0), phantom(700, 700, 1)]
@@ -93,8 +97,6 @@ def check_precision(fp32_path, other_path, images=None, truths=None, label="FP16
 def paired_cases(folder) -> tuple:
     """(radiographs, reference masks) of a paired-layout folder (images/ and masks/, as
     `cxrmt data` writes), read lazily and in step, for a check in terms of Dice against truth."""
-    from cxrmt import ORGANS
-    from cxrmt.io.paired import PairedDataset
 
     ds = PairedDataset(folder)
     if not ds.ids:

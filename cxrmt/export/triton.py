@@ -10,7 +10,9 @@ The cxrmt metadata (size, layout, task, channels, palette...) goes into the conf
 import os
 import shutil
 
-from . import metadata as md
+from cxrmt.contract import OUTPUT_CHANNELS
+from cxrmt.io.writers import atomic_path, write_text
+from cxrmt.runtime import metadata as md
 
 PLATFORMS = {".onnx": ("onnxruntime_onnx", "model.onnx"),
              ".engine": ("tensorrt_plan", "model.plan"), ".plan": ("tensorrt_plan", "model.plan")}
@@ -27,7 +29,7 @@ def _quote(text: str) -> str:
 
 def config_pbtxt(name: str, platform: str, meta: dict) -> str:
     """Text-format ModelConfig: static shapes (max_batch_size 0: the batch axis is in dims)."""
-    out_ch = {"mt": 6, "seg": 3, "bse": 3}[meta[md.PREFIX + "task"]]
+    out_ch = OUTPUT_CHANNELS[meta[md.PREFIX + "task"]]
     lines = [f"name: {_quote(name)}", f"platform: {_quote(platform)}", "max_batch_size: 0",
              "input [", "  {", '    name: "image"', "    data_type: TYPE_FP32",
              f"    dims: {_dims(meta, 3)}", "  }", "]",
@@ -44,7 +46,6 @@ def config_pbtxt(name: str, platform: str, meta: dict) -> str:
 def write_repository(model_path, out_dir, meta: dict, name="cxrmt", version=1) -> str:
     """Copy `model_path` (.onnx or a TensorRT engine) into a Triton repository under
     `out_dir`; returns the model folder."""
-    from cxrmt.io.writers import atomic_path, write_text
 
     suffix = os.path.splitext(os.fspath(model_path))[1].lower()
     if suffix not in PLATFORMS:

@@ -4,10 +4,13 @@ import sys
 
 from cxrmt.runtime import BACKEND_NAMES
 
+from cxrmt.logs import verbosity
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "infer", help="segment the organs and suppress the bones of chest X-rays",
+        "infer", parents=[verbosity()],
+        help="segment the organs and suppress the bones of chest X-rays",
         description="Run the model on radiographs (PNG/JPEG/TIFF 8/16-bit, DICOM, JSRT .IMG; "
                     "files, folders and globs) and write, per input <stem>: <stem>_bse.png "
                     "(bone-suppressed, input size and bit depth), <stem>_seg.png, "
@@ -47,12 +50,11 @@ def register(subparsers) -> None:
     p.add_argument("--invert", action="store_true",
                    help="reverse the input polarity (for files stored bone-dark without saying so)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    p.add_argument("--quiet", action="store_true", help="no progress or per-file output")
     p.set_defaults(func=_infer)
 
 
 def _infer(args) -> int:
-    from .inputs import expand
+    from cxrmt.io.inputs import expand
 
     if not 0 <= args.alpha <= 255:
         raise ValueError(f"--alpha must be in 0-255 (got {args.alpha})")
@@ -73,9 +75,9 @@ def _infer(args) -> int:
 
 
 def _run(args, files) -> list:
-    from cxrmt.models import default_model
-    from cxrmt.pipeline import Predictor
+    from cxrmt.pipeline import DecodeOptions, OverlayOptions, Predictor, PreprocessOptions
     from cxrmt.runtime import backend_name
+    from cxrmt.shipped import default_model
 
     from .run import InferOptions, infer_paths, model_record
 
@@ -95,8 +97,10 @@ def _run(args, files) -> list:
     window = (tuple(args.window) if args.window else "full" if args.full_range
               else "auto" if args.auto_window else None)   # None: the model's own
     percentile = tuple(args.percentile) if args.percentile else None
-    with Predictor(model, alpha=args.alpha, clean=args.clean, bone_dtype="uint16",
-                   window=window, percentile=percentile, flip_tta=args.flip_tta,
+    with Predictor(model, preprocess=PreprocessOptions(window=window, percentile=percentile),
+                   decode=DecodeOptions(bone_dtype="uint16"),
+                   overlay=OverlayOptions(alpha=args.alpha), clean=args.clean,
+                   flip_tta=args.flip_tta,
                    kernel_device="cpu" if args.flip_tta else "auto") as predictor:
         return infer_paths(predictor, files, opts, model_record(predictor, model, backend),
                            quiet=args.quiet)

@@ -8,7 +8,7 @@ fields span). Extents count pixels inclusively (a one-column organ is 1 px wide)
 
 import numpy as np
 
-from cxrmt import ORGANS
+from cxrmt.contract import ORGANS
 
 
 def _extent(any_along: np.ndarray):

@@ -6,6 +6,7 @@ it is left behind.
 """
 
 import json
+import logging
 import os
 import sys
 import time
@@ -15,12 +16,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from cxrmt import __version__
-from cxrmt.window import describe
+from cxrmt.contract import MASK_ORGANS, ORGANS, PREFIX
 from cxrmt.io import ImageFormatError, read_image
+from cxrmt.io.dicom import is_dicom
+from cxrmt.io.dicom_out import write_secondary_capture, write_segmentation
+from cxrmt.io.layout import DICOM, output_paths
 from cxrmt.io.writers import encode_png, staged, write_text
+from cxrmt.window import describe
 
-from .layout import DICOM, MASK_ORGANS, output_paths
 from .measure import measurements
+
+log = logging.getLogger(__name__)
 
 # Errors that concern one input (reported, the run goes on); anything else is a bug and stops.
 INPUT_ERRORS = (ImageFormatError, ValueError, OSError, FloatingPointError)
@@ -49,7 +55,6 @@ def bone_like_input(bone16: np.ndarray, pixels: np.ndarray, white: float) -> np.
 
 def planned_outputs(path, opts: InferOptions, task: str) -> dict:
     """{kind: path} this input will produce (the model's task decides which exist)."""
-    from cxrmt.io.dicom import is_dicom
 
     folder = opts.out or os.path.dirname(os.path.abspath(path))
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -111,12 +116,11 @@ def _images(rg, result, paths, encoders=None) -> dict:
     """{path: PNG bytes} of the image outputs (encoded in parallel when given an executor:
     zlib releases the GIL, and encoding is most of the write time at 2048²)."""
     arrays = {}
-    if result.bone is not None:
-        arrays[paths["bse"]] = bone_like_input(result.bone, rg.pixels, rg.white)
+    if result.bone_suppressed is not None:
+        arrays[paths["bse"]] = bone_like_input(result.bone_suppressed, rg.pixels, rg.white)
     if result.masks is not None:
         arrays[paths["seg"]] = result.segmentation
         arrays[paths["overlay"]] = result.overlay
-        from cxrmt import ORGANS
 
         for organ in MASK_ORGANS:
             if f"mask_{organ}" in paths:
@@ -130,12 +134,11 @@ def _write_dicom(path, rg, result, paths, model) -> None:
     """The DICOM outputs named in `paths` (temporary names inside the input's transaction)."""
     if not paths:
         return
-    from cxrmt.io.dicom_out import write_secondary_capture, write_segmentation
 
     if "bse_dcm" in paths:
         # 8-bit sources get 8 bits; others the full-range 16-bit image (the SC keeps no window)
-        bone = (bone_like_input(result.bone, rg.pixels, rg.white) if rg.pixels.dtype == np.uint8
-                else result.bone)
+        bone = (bone_like_input(result.bone_suppressed, rg.pixels, rg.white) if rg.pixels.dtype == np.uint8
+                else result.bone_suppressed)
         write_secondary_capture(path, bone, paths["bse_dcm"])
     if "seg_dcm" in paths:
         write_segmentation(path, result.masks, paths["seg_dcm"], model_id=model["name"])
@@ -161,7 +164,6 @@ def _record(path, rg, result, paths, model, timings) -> dict:
 
 def model_record(predictor, path, backend: str) -> dict:
     """What the JSON says about the model: file, identity, size, task, backend."""
-    from cxrmt.export.metadata import PREFIX
 
     meta = predictor.info.meta
     return {"path": os.path.abspath(path), "name": os.path.basename(os.fspath(path)),
@@ -169,7 +171,7 @@ def model_record(predictor, path, backend: str) -> dict:
             "variant": meta.get(PREFIX + "variant"), "size": predictor.info.size,
             "task": predictor.info.task, "precision": predictor.info.precision,
             "backend": backend,
-            "window": describe(predictor.window, predictor.percentile),
+            "window": describe(predictor.window, predictor.preprocess_options.percentile),
             "flip_tta": predictor.flip_tta}
 
 
@@ -183,7 +185,9 @@ def infer_paths(predictor, files, opts: InferOptions, model: dict, quiet=False) 
     def fail(path, exc):
         reason = str(exc) if str(exc).startswith(os.fspath(path)) else f"{path}: {exc}"
         failed.append((path, reason))
-        print(("\n" if bar else "") + f"cxrmt infer: skipped {reason}", file=sys.stderr)
+        if bar:
+            print(file=sys.stderr)   # end the progress line
+        log.warning(f"skipped {reason}")
 
     def settle(job):
         if job is not None:

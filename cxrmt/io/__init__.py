@@ -5,7 +5,8 @@ Every reader returns display polarity (bone bright) and raises ImageFormatError 
 
 import os
 
-from .errors import ImageFormatError
+from ..errors import ImageFormatError
+from .dicom import is_dicom, read_dicom
 from .jsrt import read_jsrt_img, read_raw_polarity_png, read_scr_mask
 from .paired import PairedCase, PairedDataset, write_case, write_cases_csv
 from .radiograph import Radiograph
@@ -22,7 +23,6 @@ def read_image(path, invert: bool = False) -> Radiograph:
 
     `invert=True` reverses the polarity once more, for inputs that break the conventions.
     """
-    from .dicom import is_dicom, read_dicom
 
     if not os.path.isfile(path):
         raise ImageFormatError(path, "no such file")

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from .._optional import require
-from .errors import ImageFormatError
+from ..errors import ImageFormatError
 from .radiograph import Radiograph
 
 

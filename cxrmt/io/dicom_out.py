@@ -14,8 +14,10 @@ import os
 
 import numpy as np
 
+from .. import __version__
 from .._optional import require
-from .errors import ImageFormatError
+from ..contract import LABELS, ORGANS
+from ..errors import ImageFormatError
 from .writers import atomic_path
 
 # Attributes copied verbatim from the source (after highdicom has built the object), so odd but
@@ -44,7 +46,6 @@ _SEGMENT_COLOURS = {"right_lung": (0, 128, 255), "left_lung": (0, 200, 0),  # sR
 
 
 def _version() -> str:
-    from .. import __version__
     return __version__
 
 
@@ -207,7 +208,6 @@ def write_segmentation(source, masks, path, *, model_id="cxrmt") -> None:
     from pydicom.sr.codedict import codes
     from pydicom.uid import ExplicitVRLittleEndian
 
-    from .. import LABELS, ORGANS
 
     masks = np.asarray(masks)
     if masks.ndim != 3 or masks.shape[0] != len(ORGANS):

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 
-from .errors import ImageFormatError
+from ..errors import ImageFormatError
 from .radiograph import Radiograph
 from .raster import read_mask, read_raster
 

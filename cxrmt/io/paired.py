@@ -5,7 +5,6 @@
 """
 
 import csv
-import hashlib
 import io
 import os
 from dataclasses import dataclass
@@ -13,11 +12,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .errors import ImageFormatError
+from ..contract import MASK_ORGANS
+from ..errors import ImageFormatError
+from .digest import sha256_file
 from .raster import read_mask, read_raster
 from .writers import write_png, write_text
 
-MASK_ORGANS = ("right_lung", "left_lung", "heart")
 _SHA_KEYS = {"image": "sha256_image", "bone_suppressed": "sha256_bone_suppressed",
              **{o: f"sha256_{o}" for o in MASK_ORGANS}}
 
@@ -93,14 +93,6 @@ def _gray8(path) -> np.ndarray:
     if rg.pixels.dtype == np.uint16:  # accept 16-bit files; the model works on 8-bit scale
         return np.round(rg.pixels / 257.0).astype(np.uint8)
     return rg.pixels
-
-
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_case(root, case: PairedCase) -> dict:

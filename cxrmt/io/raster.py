@@ -6,7 +6,7 @@ import warnings
 import cv2
 import numpy as np
 
-from .errors import ImageFormatError
+from ..errors import ImageFormatError
 from .radiograph import Radiograph
 
 _WHITE = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535}

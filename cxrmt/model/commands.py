@@ -4,11 +4,14 @@ import json
 
 from .variants import VARIANTS
 
+from cxrmt.logs import verbosity
+
 
 def register(subparsers) -> None:
     model = subparsers.add_parser("model", help="inspect the networks")
     sub = model.add_subparsers(dest="model_command", required=True)
-    p = sub.add_parser("params", help="parameter counts (generator, discriminator, total)")
+    p = sub.add_parser("params", parents=[verbosity()],
+                       help="parameter counts (generator, discriminator, total)")
     p.add_argument("--variant", default="mtdg", choices=list(VARIANTS))
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--ngf", type=int, default=64)

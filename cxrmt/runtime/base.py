@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cxrmt.export.metadata import PREFIX  # keys of an exported model's metadata
-
-TASK_CHANNELS = {"mt": 6, "seg": 3, "bse": 3}
+from cxrmt.contract import OUTPUT_CHANNELS as TASK_CHANNELS
+from cxrmt.contract import PREFIX
 
 
 @dataclass(frozen=True)

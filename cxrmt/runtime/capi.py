@@ -2,7 +2,7 @@
 
 The pybind module `cxrmt._core` takes numpy arrays only; the TensorRT device pipeline holds raw
 device pointers (the engine's own I/O buffers), so it calls the `*_cuda` twins through these.
-The struct mirrors must match the header field for field (tests/test_capi.py compiles a C
+The struct mirrors must match the header field for field (tests/test_c_api_ctypes.py compiles a C
 program to check sizes and offsets).
 """
 
@@ -10,6 +10,9 @@ import ctypes
 from functools import lru_cache
 
 import numpy as np
+
+from cxrmt.kernels import Frame as CoreFrame
+from cxrmt.kernels import library_path
 
 i32, f32, vp = ctypes.c_int32, ctypes.c_float, ctypes.c_void_p
 
@@ -79,7 +82,6 @@ for _name in ("cxrmt_preprocess", "cxrmt_decode", "cxrmt_overlay"):
 def lib(path=None) -> ctypes.CDLL:
     """The C library (by default the one installed beside `cxrmt._core`), with typed functions."""
     if path is None:
-        from cxrmt.kernels import library_path
         path = library_path()
     cdll = ctypes.CDLL(str(path))
     for name, (restype, argtypes) in _SIGNATURES.items():
@@ -159,7 +161,6 @@ def frame_from_core(f) -> Frame:
 
 def frame_to_core(f: Frame):
     """The `cxrmt._core.Frame` that Predictor and the pybind kernels use."""
-    from cxrmt.kernels import Frame as CoreFrame
     return CoreFrame(f.height, f.width, f.size, f.pad_top, f.pad_bottom, f.pad_left, f.pad_right,
                      f.window_lo, f.window_hi, bool(f.invert))
 

@@ -2,7 +2,7 @@
 
 The radiograph crosses PCIe once each way: upload the raw image -> `cxrmt_preprocess_cuda` writes
 straight into the engine's input buffer -> `execute_async_v3` -> `cxrmt_decode_cuda` reads the
-engine's output buffer -> `cxrmt_overlay_cuda` -> download masks, labels, bone, overlay (and the
+engine's output buffer -> `cxrmt_overlay_cuda` -> download masks, labels, bone-suppressed image, overlay (and the
 model-size raw output, which `Result.output` and the NaN check need) -> one stream sync.
 """
 
@@ -91,7 +91,7 @@ class DevicePipeline:
             bone_window=None, overlay=None) -> dict:
         """All outputs of one 2-D image (uint8, uint16 or float32) as host arrays.
 
-        Returns masks, labels, bone, overlay (None where the task, or `overlay=None`, leaves them
+        Returns masks, labels, bone_suppressed, overlay (None where the task, or `overlay=None`, leaves them
         out), output (the raw model output as float32, batch axis kept), frame (a
         `cxrmt.kernels.Frame`) and timings in ms (preprocess, inference, decode; device time from
         CUDA events plus the host work around it). `overlay`: kernels.overlay's keyword options.
@@ -112,7 +112,7 @@ class DevicePipeline:
         bone_type = np.dtype(capi.BONE_DTYPES[bone_dtype])
         shapes = {"masks": ((3, h, w), np.uint8) if seg else None,
                   "labels": ((h, w), np.uint8) if seg else None,
-                  "bone": ((h, w), bone_type) if bone else None,
+                  "bone_suppressed": ((h, w), bone_type) if bone else None,
                   "overlay": ((h, w, 3), np.uint8) if oopts is not None else None}
         outputs = {k: v for k, v in shapes.items() if v is not None}
         rt, api, s = self.rt, self.api, self._stream_arg
@@ -139,7 +139,7 @@ class DevicePipeline:
             capi.check(api.cxrmt_decode_cuda(self.output_ptr, ctypes.byref(frame),
                                              ctypes.byref(dopts), ctypes.byref(image),
                                              self.input_ptr, dev["masks"], dev["labels"],
-                                             dev["bone"], s), "decode")
+                                             dev["bone_suppressed"], s), "decode")
             if oopts is not None:
                 capi.check(api.cxrmt_overlay_cuda(ctypes.byref(image), ctypes.byref(frame),
                                                   dev["labels"], 0, h, w, ctypes.byref(oopts),

@@ -5,7 +5,7 @@ import threading
 import numpy as np
 
 from cxrmt._optional import require
-
+from cxrmt.model.describe import describe_generator
 from cxrmt.window import trained_window
 
 from .base import Runner, info_from_io
@@ -41,7 +41,6 @@ class KerasRunner(_TensorFlowRunner):
         require("tensorflow", "train")
         from cxrmt.model.build import load_generator
 
-        from cxrmt.export.onnx_export import describe_generator
 
         model = load_generator(path)
         task = task or describe_generator(model)[1]   # tells segmentation from bone suppression

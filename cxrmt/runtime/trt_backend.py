@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cxrmt import kernels
 from cxrmt._optional import require
-from cxrmt.export import engine_cache as cache
+from cxrmt.runtime import engine_cache as cache
 
 from . import cuda
 from .base import Runner, info_from_io
+from .device_pipeline import DevicePipeline
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,11 @@ class TensorRTRunner(Runner):
     def _device_pipeline(self, device):
         """The device-resident pipeline, or None where it cannot run: a core built without CUDA,
         a batch above 1 or a non-float32 input (the preprocess kernel writes float32)."""
-        from cxrmt import kernels
 
         inp, out = self.specs
         if (not kernels.cuda_available() or self.info.batch != 1 or inp.dtype != np.float32
                 or out.dtype not in (np.float32, np.float16)):
             return None
-        from .device_pipeline import DevicePipeline
         return DevicePipeline(self._rt, self.stream, self._lock, self._execute, self.info,
                               int(self._device[0]), int(self._device[1]), self._views[1], device)
 

@@ -5,11 +5,6 @@ TensorFlow is imported only by `cxrmt.train.run` and the modules it loads, never
 """
 
 from .config import TrainConfig
+from .run import run_training
 
 __all__ = ["TrainConfig", "run_training"]
-
-
-def run_training(cfg, **kwargs):
-    from .run import run_training as _run
-
-    return _run(cfg, **kwargs)

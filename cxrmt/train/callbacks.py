@@ -1,9 +1,11 @@
 """Callbacks: progress line with losses and ETA, TensorBoard scalars, the L1 stopping target."""
 
-import sys
+import logging
 import time
 
 import keras
+
+log = logging.getLogger(__name__)
 
 
 def _hms(seconds: float) -> str:
@@ -59,9 +61,9 @@ class StepLosses(RoundCallback):
 class Progress(RoundCallback):
     """Every `every` steps: 'step 1200/9000  g_loss 1.23  ...  0.41 s/step  ETA 53m12s'."""
 
-    def __init__(self, clock, losses: StepLosses, every=50, stream=None):
+    def __init__(self, clock, losses: StepLosses, every=50):
         super().__init__(clock)
-        self.losses, self.every, self.stream = losses, every, stream
+        self.losses, self.every = losses, every
         self.t0 = self.s0 = None
 
     def on_train_batch_end(self, batch, logs=None):
@@ -74,8 +76,8 @@ class Progress(RoundCallback):
         rate = (now - self.t0) / max(self.clock.step - self.s0, 1)
         losses = "  ".join(f"{k} {v:.4f}" for k, v in self.losses.window.items())
         eta = _hms(rate * (self.clock.total - self.clock.step))
-        print(f"step {self.clock.step}/{self.clock.total}  {losses}  {rate:.3f} s/step  ETA {eta}",
-              file=self.stream or sys.stdout, flush=True)
+        log.info(f"step {self.clock.step}/{self.clock.total}  {losses}  {rate:.3f} s/step  "
+                 f"ETA {eta}")
 
 
 class L1Target(RoundCallback):

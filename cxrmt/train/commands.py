@@ -3,10 +3,13 @@
 from ..model.variants import HEADS, VARIANTS
 from .config import AUGMENTS, KEEP, SEG_LOSSES, STATS, STRATEGIES, WINDOWS, TrainConfig
 
+from cxrmt.logs import verbosity
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "train", help="train a variant (resumes from the latest checkpoint in --out)",
+        "train", parents=[verbosity()],
+        help="train a variant (resumes from the latest checkpoint in --out)",
         description="Train one of the paper's schemes. Without --data it trains on DRR triplets "
                     "synthesised from the embedded chest CT. Re-running with the same --out "
                     "resumes from the latest checkpoint.")
@@ -56,7 +59,6 @@ def register(subparsers) -> None:
                    help="mixed_float16 on a GPU, mixed_bfloat16 on a CPU with AVX512-BF16/AMX")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--drr-n", type=int, default=24, help="DRR triplets when --data is absent")
-    p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_train)
 
 

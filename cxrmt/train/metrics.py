@@ -6,9 +6,9 @@ then the bone-suppressed image); inputs: (N, S, S, 3) model inputs. Grey levels:
 
 import numpy as np
 
-from .. import ORGANS
-from ..evaluate.bone import bsr, rmse
-from ..evaluate.segmentation import dice
+from ..contract import ORGANS
+from ..metrics.bone_suppression import bsr, rmse
+from ..metrics.segmentation import dice
 
 
 def to_grey(a: np.ndarray) -> np.ndarray:

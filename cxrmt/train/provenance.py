@@ -6,6 +6,8 @@ import os
 import platform
 import subprocess
 
+import numpy
+
 from .. import __version__
 
 
@@ -24,7 +26,6 @@ def code_commit() -> str | None:
 
 def versions() -> dict:
     import keras
-    import numpy
     import tensorflow as tf
 
     return {"cxrmt": __version__, "commit": code_commit(), "tensorflow": tf.__version__,

@@ -12,55 +12,67 @@ Run folder:
                       checkpoint, so time before a crash or resume is counted)
 """
 
+import logging
 import os
 import time
 
 from .._optional import require
 from ..model.variants import get_variant
-from . import setup
+from . import assemble
 from .config import TrainConfig
+from .data import SampleStream, arrays, make_dataset
 from .provenance import now, read_json, versions, write_json
 
+LOG = logging.getLogger(__name__)
 
-def run_training(cfg: TrainConfig, log=print, g_optimizer=None, d_optimizer=None) -> dict:
-    """Train (or resume) and return the model.json record. Optimisers may be injected."""
+
+class Labelled(logging.LoggerAdapter):
+    """Messages prefixed with a label ("mtdg fold 1: "), for runs inside an experiment."""
+
+    def process(self, msg, kwargs):
+        return self.extra["label"] + msg, kwargs
+
+
+def run_training(cfg: TrainConfig, label: str = "", g_optimizer=None, d_optimizer=None) -> dict:
+    """Train (or resume) and return the model.json record. Optimisers may be injected; `label`
+    prefixes every logged message."""
+    log = Labelled(LOG, {"label": label})
     cfg.validate()
-    chief = setup.is_chief()
+    chief = assemble.is_chief()
     # Multi-worker: every worker saves (the save is collective), only the chief into --out.
     out = cfg.out if chief else os.path.join(cfg.out, f"worker-tmp-{os.getpid()}")
     os.makedirs(out, exist_ok=True)
     cfg.check_resumable(os.path.join(out, "run.json"))
     require("tensorflow", "train")
-    train_cases, val_cases, data_record = setup.load_split(cfg, setup.ensure_data(cfg, log))
+    train_cases, val_cases, data_record = assemble.load_split(cfg, assemble.ensure_data(cfg))
 
     import keras
     import tensorflow as tf
 
-    from .data import SampleStream, arrays, make_dataset
 
-    strategy = setup.make_strategy(cfg.strategy)
+    strategy = assemble.make_strategy(cfg.strategy)
     if cfg.batch % strategy.num_replicas_in_sync:
         raise ValueError(f"--batch {cfg.batch} must be a multiple of the "
                          f"{strategy.num_replicas_in_sync} replicas")
     previous_policy = keras.mixed_precision.global_policy()
-    policy = setup.mixed_policy() if cfg.mixed_precision else "float32"
+    policy = assemble.mixed_policy() if cfg.mixed_precision else "float32"
     if cfg.mixed_precision:
-        log(f"mixed precision: {policy}")
+        log.info(f"mixed precision: {policy}")
         keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(cfg.seed)  # reproducible initial weights and dropout masks
     try:
-        trainer = setup.build_trainer(cfg, strategy, g_optimizer, d_optimizer, policy)
+        trainer = assemble.build_trainer(cfg, strategy, g_optimizer, d_optimizer, policy)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
-    ckpt, manager, step_var = setup.make_checkpoint(trainer, os.path.join(out, "checkpoints"))
+    ckpt, manager, step_var = assemble.make_checkpoint(trainer, os.path.join(out, "checkpoints"))
     latest = tf.train.latest_checkpoint(os.path.join(cfg.out, "checkpoints"))  # the chief's
     if latest:
         ckpt.restore(latest).assert_existing_objects_matched()
-        log(f"resumed from {latest} at step {int(step_var.numpy())}")
+        log.info(f"resumed from {latest} at step {int(step_var.numpy())}")
     variant = get_variant(cfg.variant)
     stream = SampleStream(train_cases, variant, cfg.augment, cfg.lung_masked, cfg.seed,
                           cfg.window)
-    total = setup.total_steps(cfg, stream)
+    total = assemble.total_steps(cfg, stream)
     run_record = {"config": cfg.to_dict(), "data": data_record, "versions": versions(),
                   "created": now(), "precision_policy": policy}
     write_json(os.path.join(out, "run.json"), {**cfg.to_dict(), "record": run_record})
@@ -80,8 +92,15 @@ def run_training(cfg: TrainConfig, log=print, g_optimizer=None, d_optimizer=None
 
 def _loop(cfg, trainer, stream, make_dataset, manager, step_var, total, validator, writer, log):
     """fit() in rounds of val_every steps; checkpoint and validate after each round."""
-    from .callbacks import (L1Target, Progress, Scalars, StepClock, StepCounter, StepLosses,
-                            write_scalars)
+    from .callbacks import (
+        L1Target,
+        Progress,
+        Scalars,
+        StepClock,
+        StepCounter,
+        StepLosses,
+        write_scalars,
+    )
 
     step = int(step_var.numpy())
     target_reached, t0, start = False, time.perf_counter(), step
@@ -105,14 +124,14 @@ def _loop(cfg, trainer, stream, make_dataset, manager, step_var, total, validato
         target_reached = l1_stop.reached
         step_var.assign(step)
         manager.save(checkpoint_number=step)
-        if setup.is_chief():  # other workers share --out
+        if assemble.is_chief():  # other workers share --out
             write_json(progress_path, {"step": step,
                                        "seconds": round(before + time.perf_counter() - t0, 1)})
         if validator is not None:
             scores = validator.run(step)
             for mode, values in scores.items():
                 write_scalars(writer, values, step, f"val_{mode}/")
-            log(f"validation at step {step}: " + "  ".join(
+            log.info(f"validation at step {step}: " + "  ".join(
                 f"{m}: " + " ".join(f"{k} {v:.4f}" for k, v in s.items()) for m, s in
                 scores.items()))
     return {"steps": step, "steps_this_session": step - start, "total_steps": total,
@@ -147,7 +166,7 @@ def _finish(cfg, out, trainer, validator, record, summary, log) -> dict:
                   "best_validation": best, "kept": cfg.keep if chosen else "last",
                   "saved": now()}
     write_json(os.path.join(out, "model.json"), model_json)
-    log(f"saved {path} (BatchNorm at inference: {mode}, {why})")
+    log.info(f"saved {path} (BatchNorm at inference: {mode}, {why})")
     return model_json
 
 

@@ -11,7 +11,7 @@ Per input `<stem>` (the input file's name without its suffix), in the output fol
 
 import os
 
-from cxrmt.io.paired import MASK_ORGANS
+from cxrmt.contract import MASK_ORGANS
 
 IMAGES = {"bse": "_bse.png", "seg": "_seg.png", "overlay": "_overlay.png", "json": ".json"}
 DICOM = {"bse_dcm": "_bse.dcm", "seg_dcm": "_seg.dcm"}

@@ -1,21 +1,24 @@
 """Which figures a `cxrmt cv` report shows, and their data: box plots (the paper's Figures 2, 4,
 7, 8), best and worst cases (Figures 3, 5) and loss curves (Figure 6). Drawing is in figures."""
 
+import logging
 import math
 import os
 
-from cxrmt.io.paired import MASK_ORGANS, PairedDataset
+from cxrmt.contract import MASK_ORGANS
+from cxrmt.evaluate.cases import IDENTITY, LUNGS, read_prediction
+from cxrmt.io.paired import PairedDataset
 
-from .cases import IDENTITY, LUNGS, read_prediction
-from .cv import networks_of, read_json, run_dir, test_dir
+from .experiment import name, networks_of, read_json, run_dir, test_dir
+
+log = logging.getLogger(__name__)
 
 ORGAN_TITLES = {"heart": "heart", "left_lung": "left lung", "right_lung": "right lung"}
 
 
-def make_all(out, results: dict, folds: int, log=print) -> list:
+def make_all(out, results: dict, folds: int) -> list:
     """Draw every figure into <out>/figures; returns [(title, path)] in report order."""
-    from . import figures as fg
-    from .cv_report import name
+    from . import plots as fg
 
     d = os.path.join(out, "figures")
     made = []
@@ -40,7 +43,7 @@ def make_all(out, results: dict, folds: int, log=print) -> list:
                 path = os.path.join(d, f"{fig}_{v}.png")
                 made.append((f"Figure {fig[-1]}: best and worst {name(v)} case by {col}",
                              _best_worst(path, out, v, rows, col)))
-    curves = _curves(out, results, folds, log)
+    curves = _curves(out, results, folds)
     if curves:
         made.append(("Figure 6: training losses", fg.loss_curves(
             os.path.join(d, "fig6_losses.png"), curves)))
@@ -67,7 +70,7 @@ def _organ_panels(groups: dict, metrics) -> list:
 
 
 def _best_worst(path, out, variant, rows, col) -> str:
-    from . import figures as fg
+    from . import plots as fg
 
     scored = sorted((r for r in rows if not math.isnan(r[col])), key=lambda r: r[col])
     grid = [(f"best, {col} {scored[-1][col]:.3f}", _panels_of(out, variant, scored[-1])),
@@ -77,26 +80,27 @@ def _best_worst(path, out, variant, rows, col) -> str:
 
 def _panels_of(out, variant, row) -> list:
     """Input, segmentation result and target, bone-suppressed result and target of a case."""
-    from .figures import colour_masks
+    from .plots import colour_masks
 
     summary = read_json(os.path.join(test_dir(out, variant, int(row["fold"])), "summary.json"))
     truth = PairedDataset(summary["data"]).load(row["id"])
     pred = read_prediction(os.path.join(test_dir(out, variant, int(row["fold"])),
                                         "predictions"), row["id"], truth.image.shape)
     seg = colour_masks(pred.masks) if pred and pred.masks else None
-    bone = pred.bone.clip(0, 255).astype("uint8") if pred and pred.bone is not None else None
+    bone = pred.bone_suppressed.clip(0, 255).astype("uint8") if pred and pred.bone_suppressed is not None else None
     return [(row["id"], truth.image), ("segmentation", seg),
             ("segmentation target", colour_masks(truth.masks)), ("bone suppressed", bone),
             ("bone suppressed target", truth.bone_suppressed)]
 
 
-def _curves(out, results, folds, log) -> dict:
+def _curves(out, results, folds) -> dict:
     """{network: {fold: {tag: [(step, value)]}}} from the runs' TensorBoard logs."""
     try:
-        from .figures import read_scalars
         import tensorflow  # noqa: F401  (reading event files needs it)
+
+        from .plots import read_scalars
     except ImportError:
-        log("Figure 6 skipped: reading the training logs needs TensorFlow")
+        log.warning("Figure 6 skipped: reading the training logs needs TensorFlow")
         return {}
     curves = {}
     for v in results:

@@ -9,6 +9,8 @@ import json
 import os
 import shlex
 
+from cxrmt.io.writers import write_text
+
 SIDECAR_SUFFIX = ".json"
 KEY_FIELDS = ("onnx_sha256", "tensorrt", "gpu", "compute_capability", "precision", "dla_core")
 
@@ -48,7 +50,6 @@ def mismatches(recorded: dict, current: dict, fields=KEY_FIELDS) -> list:
 
 
 def write_sidecar(engine_path, key: dict, model_meta: dict, build: dict) -> str:
-    from cxrmt.io.writers import write_text
 
     path = sidecar_path(engine_path)
     write_text(path, json.dumps({"key": key, "model": model_meta, "build": build}, indent=2) + "\n")

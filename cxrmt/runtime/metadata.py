@@ -10,23 +10,10 @@ import os
 
 import numpy as np
 
-from cxrmt import ORGANS, __version__
+from cxrmt import __version__
+from cxrmt.contract import CHANNELS, METADATA_KEYS, PALETTE, POLARITY, PREFIX
+from cxrmt.io.digest import sha256_file  # noqa: F401  (re-exported: md.sha256_file)
 from cxrmt.window import MODES as WINDOW_MODES
-
-PREFIX = "cxrmt."
-CHANNELS = {"mt": list(ORGANS) + ["bone_suppressed"] * 3, "seg": list(ORGANS),
-            "bse": ["bone_suppressed"] * 3}
-POLARITY = "MONOCHROME2 (bone bright); input grey in [-1, 1] replicated to 3 channels"
-# The default overlay palette by label (background, right lung, left lung, heart), RGB.
-PALETTE = [[0, 0, 0], [0, 0, 255], [0, 255, 0], [255, 0, 0]]
-
-
-def sha256_file(path, chunk=1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def sha256_weights(weights) -> str:
@@ -55,6 +42,7 @@ def model_metadata(variant: str, task: str, size: int, layout: str, weights_sha2
         "channels": json.dumps(CHANNELS[task]), "polarity": POLARITY,
         "palette": json.dumps(PALETTE), "window": window,
     }
+    assert tuple(values) == METADATA_KEYS
     return {PREFIX + k: str(v) for k, v in values.items()}
 
 

@@ -38,7 +38,7 @@ def test_c_example_matches_python(example_output):
     ref_bone = np.floor(img / 4095 * 255 + 0.5).astype(np.int64)
     assert abs(int(example_output["bone_sum"]) - ref_bone.sum()) <= img.size // 100
     out = np.concatenate([np.where(x[..., :1] > 0, 1.0, -1.0), -np.ones_like(x[..., :2]), x], -1).astype(np.float32)
-    labels = k.decode(out, f, bone=False)["labels"]
+    labels = k.decode(out, f, bone_suppressed=False)["labels"]
     assert int(example_output["heart_pixels"]) == int((labels == 3).sum()) > 0
     assert int(example_output["overlay_red_sum"]) == int(k.overlay(img, f, labels)[..., 0].astype(np.int64).sum())
 

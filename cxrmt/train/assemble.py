@@ -1,24 +1,27 @@
 """Pieces `run_training` assembles: data, distribution strategy, networks and checkpoint."""
 
 import json
+import logging
 import math
 import os
 
+from ..data.synth import write_drr_dataset
 from ..model.variants import get_variant
 from . import data as data_mod
 
+log = logging.getLogger(__name__)
 
-def ensure_data(cfg, log) -> str:
+
+def ensure_data(cfg) -> str:
     """--data, or DRR triplets synthesised once into <out>/drr-data (the embedded default)."""
     if cfg.data:
         return cfg.data
     root = os.path.join(cfg.out, "drr-data")
     if not os.path.exists(os.path.join(root, "cases.csv")):
-        from ..data.synth import write_drr_dataset
 
-        log(f"no --data: synthesising {cfg.drr_n} DRR triplets of {cfg.size}x{cfg.size} "
+        log.info(f"no --data: synthesising {cfg.drr_n} DRR triplets of {cfg.size}x{cfg.size} "
             f"into {root}")
-        write_drr_dataset(root, cfg.drr_n, cfg.size, cfg.seed, log=log)
+        write_drr_dataset(root, cfg.drr_n, cfg.size, cfg.seed)
     return root
 
 

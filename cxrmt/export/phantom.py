@@ -7,6 +7,9 @@ disagreements show up. The phantom has the large-scale structure of a PA chest f
 
 import numpy as np
 
+from cxrmt import kernels
+from cxrmt.io import read_image
+
 
 def phantom(height=512, width=512, seed=0) -> np.ndarray:
     """(H, W) uint16 12-bit chest-like image: bright mediastinum and diaphragm, dark lung
@@ -25,8 +28,6 @@ def phantom(height=512, width=512, seed=0) -> np.ndarray:
 
 def check_inputs(size: int, layout: str, paths=(), seeds=(0, 1)) -> list:
     """Model inputs (1, ...) in `layout` from the radiographs at `paths` and from phantoms."""
-    from cxrmt import kernels
-    from cxrmt.io import read_image
 
     xs = []
     for p in paths:

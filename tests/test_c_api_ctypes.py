@@ -99,14 +99,14 @@ def test_host_decode_and_overlay_match_core(task, layout, half):
                    **kw)
     h, w = img.shape
     got = {"masks": np.zeros((3, h, w), np.uint8), "labels": np.zeros((h, w), np.uint8),
-           "bone": np.zeros((h, w), np.uint16)}
+           "bone_suppressed": np.zeros((h, w), np.uint16)}
     want = {n: got[n] if ref[n] is not None else None for n in got}
     ptr = {n: a.ctypes.data if a is not None else None for n, a in want.items()}
     opts = capi.decode_options(task, layout, y.dtype, **kw)
     im, frame = capi.image(img.ctypes.data, img.dtype, h, w), capi.frame_from_core(f)
     capi.check(capi.lib().cxrmt_decode(y.ctypes.data, ctypes.byref(frame), ctypes.byref(opts),
                                        ctypes.byref(im), x.ctypes.data, ptr["masks"],
-                                       ptr["labels"], ptr["bone"]), "decode")
+                                       ptr["labels"], ptr["bone_suppressed"]), "decode")
     for name in got:
         if ref[name] is None:
             continue

@@ -7,28 +7,19 @@ rebuilt without training or TensorFlow (except Figure 6, which reads the trainin
 import math
 import os
 
-from cxrmt.io.paired import MASK_ORGANS
+from cxrmt.contract import MASK_ORGANS
+from cxrmt.evaluate.cases import BONE_METRICS, IDENTITY, LUNGS
+from cxrmt.evaluate.report import _LABEL, _table
 from cxrmt.io.writers import write_text
+from cxrmt.metrics.stats import format_mean_std, format_p, mean_std, paired_ttest
 
-from .cases import BONE_METRICS, IDENTITY, LUNGS
-from .cv import fold_results
-from .report import _LABEL, _table
-from .stats import format_mean_std, format_p, mean_std, paired_ttest
+from . import figures
+from .experiment import fold_results, name
 
-NAMES = {"mtdg": "MTdG", "mt": "MT", "stdg": "STdG", "st": "ST", "unet": "U-Net",
-         "autoencoder": "Autoencoder"}
-ORGANS = (*MASK_ORGANS, "mean")
+TABLE_ORGANS = (*MASK_ORGANS, "mean")  # Table I's rows
 TABLE1_METRICS = ("dice", "jaccard", "fnr", "fpr", "hd95")
 BONE_COLUMNS = (*BONE_METRICS, *(m + LUNGS for m in BONE_METRICS))
 _DIGITS = {"hd95": 2, "rmse": 2, "psnr": 2, "mssim": 4}
-
-
-def name(variant: str) -> str:
-    from .cv import CLEAN, is_clean
-
-    if is_clean(variant):
-        return name(variant[:-len(CLEAN)]) + " + clean-up"
-    return NAMES.get(variant, variant)
 
 
 def _digits(col: str) -> int:
@@ -70,7 +61,7 @@ def table1(results: dict) -> list:
             f"{format_mean_std(column(u, f'{metric}_{organ}'), _digits(metric))} | "
             f"{format_mean_std(column(m, f'{metric}_{organ}'), _digits(metric))} | "
             f"{_p(u, m, f'{metric}_{organ}')} |"
-            for organ in ORGANS for metric in TABLE1_METRICS]
+            for organ in TABLE_ORGANS for metric in TABLE1_METRICS]
     return head + _table(["organ", "metric", "U-Net", "MTdG", "p (paired t-test)"], body)
 
 
@@ -151,14 +142,13 @@ def collect(out, variants, folds) -> tuple:
     return results, summaries
 
 
-def write_report(out, variants, folds, log=print) -> str:
+def write_report(out, variants, folds) -> str:
     """Write <out>/report.md and <out>/figures/*.png; returns the report's path."""
     results, summaries = collect(out, variants, folds)
     if not results:
         raise FileNotFoundError(f"{out}: no tested fold of {', '.join(variants)} to report")
-    from . import cv_figures
 
-    figures = cv_figures.make_all(out, results, folds, log)
+    made = figures.make_all(out, results, folds)
     lines = ["# Cross-validation report", "",
              f"{folds}-fold cross-validation by case (stratified by nodule); each case is "
              "tested once, by the model that did not see it, at full resolution. mean ± std "
@@ -171,7 +161,7 @@ def write_report(out, variants, folds, log=print) -> str:
               "target)² / Σ(input - target)²; the identity baseline scores the input itself.",
               "", "## Figures", ""]
     lines += [f"- {title}: [{os.path.basename(p)}](figures/{os.path.basename(p)})"
-              for title, p in figures]
+              for title, p in made]
     path = os.path.join(out, "report.md")
     write_text(path, "\n".join(lines) + "\n")
     return path

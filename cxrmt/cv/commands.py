@@ -9,10 +9,13 @@ TRAIN_FIELDS = ("size", "ngf", "levels", "ndf", "head", "batch", "epochs", "step
                 "augment", "window", "seg_loss", "edge", "mixed_precision", "l1_target", "seed",
                 "val_every", "log_every", "lung_masked", "data")
 
+from cxrmt.logs import verbosity
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "cv", help="k-fold cross-validation of several variants: tables and figures",
+        "cv", parents=[verbosity()],
+        help="k-fold cross-validation of several variants: tables and figures",
         description="Train and test every fold of every variant (finished folds are skipped, "
                     "unfinished runs resume), then write report.md (the paper's Tables I, III, "
                     "IV) and figures/ (Figures 2-8). The test fold is the validation fold, so "
@@ -48,28 +51,27 @@ def register(subparsers) -> None:
     t.add_argument("--seed", type=int, default=0, help="also fixes the folds")
     t.add_argument("--val-every", type=int, default=500)
     t.add_argument("--log-every", type=int, default=50, help="steps between logged losses")
-    p.add_argument("--quiet", action="store_true", help="no training progress output")
     p.set_defaults(func=_cv)
 
 
 def _cv(args) -> int:
-    from . import cv
+    from . import experiment
 
-    variants = cv.parse_variants(args.variants)
-    cv.check_setup(args.data, args.folds)
+    variants = experiment.parse_variants(args.variants)
+    experiment.check_setup(args.data, args.folds)
     if args.spacing is not None and min(args.spacing) <= 0:
         raise ValueError("--spacing values must be positive")
     if not args.report_only:
         base = TrainConfig(out=args.out, folds=args.folds, keep="last", quiet=args.quiet,
                            **{k: getattr(args, k) for k in TRAIN_FIELDS})
         for v in variants:  # every network's options checked before hours of training
-            for net in cv.networks_of(v):
-                cv.fold_config(base, net, 0, args.out).validate()
-        cv.run_cv(base, variants, args.out, args.spacing, cv.stderr_log)
+            for net in experiment.networks_of(v):
+                experiment.fold_config(base, net, 0, args.out).validate()
+        experiment.run_cv(base, variants, args.out, args.spacing)
     else:
         for v in variants:
-            cv.aggregate(args.out, v, args.folds)
-    from .cv_report import write_report
+            experiment.aggregate(args.out, v, args.folds)
+    from .report import write_report
 
-    print(f"cxrmt cv: wrote {write_report(args.out, variants, args.folds, cv.stderr_log)}")
+    print(f"cxrmt cv: wrote {write_report(args.out, variants, args.folds)}")
     return 0

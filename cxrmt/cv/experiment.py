@@ -17,21 +17,39 @@ In cross-validation the validation fold is the test fold, so every run keeps its
 
 import dataclasses
 import json
+import logging
 import os
-import sys
 
+from cxrmt.contract import ORGANS
+from cxrmt.evaluate.cases import evaluate_model
+from cxrmt.evaluate.report import read_cases_csv, write_results
+from cxrmt.io.layout import output_paths
 from cxrmt.io.paired import PairedDataset
+from cxrmt.io.writers import write_png
 from cxrmt.model.variants import VARIANTS
+from cxrmt.pipeline import Predictor
+from cxrmt.train import run_training
 from cxrmt.train.config import legacy_defaults
+
+log = logging.getLogger(__name__)
 
 PAIRS = {"st": ("st-seg", "st-bse"), "stdg": ("stdg-seg", "stdg-bse")}
 # Options a finished fold must share with the requested run to count as done.
 RECIPE_FIELDS = ("augment", "window", "seg_loss", "edge", "lam", "lr", "batch", "lung_masked")
 CLEAN = "+clean"
+NAMES = {"mtdg": "MTdG", "mt": "MT", "stdg": "STdG", "st": "ST", "unet": "U-Net",
+         "autoencoder": "Autoencoder"}
 
 
 def is_clean(variant: str) -> bool:
     return variant.endswith(CLEAN)
+
+
+def name(variant: str) -> str:
+    """The variant's name in reports: "mtdg+clean" -> "MTdG + clean-up"."""
+    if is_clean(variant):
+        return name(variant[:-len(CLEAN)]) + " + clean-up"
+    return NAMES.get(variant, variant)
 
 
 def networks_of(variant: str) -> tuple:
@@ -106,35 +124,32 @@ def training_done(cfg) -> bool:
     return tr["steps"] >= tr["total_steps"] or bool(tr.get("l1_target_reached"))
 
 
-def run_cv(base, variants, out, spacing=None, log=print) -> None:
+def run_cv(base, variants, out, spacing=None) -> None:
     """Train and test every fold of every variant that is not finished, then aggregate."""
     for variant in variants:
         for fold in range(base.folds):
-            run_fold(base, variant, fold, out, spacing, log)
+            run_fold(base, variant, fold, out, spacing)
         aggregate(out, variant, base.folds)
 
 
-def run_fold(base, variant, fold, out, spacing, log) -> None:
+def run_fold(base, variant, fold, out, spacing) -> None:
     cfgs = [fold_config(base, n, fold, out) for n in networks_of(variant)]
     tested = os.path.exists(os.path.join(test_dir(out, variant, fold), "cases.csv"))
     todo = [c for c in cfgs if not training_done(c)]
     if tested and not todo:
-        log(f"{variant} fold {fold}: finished, skipped")
+        log.info(f"{variant} fold {fold}: finished, skipped")
         return
-    from cxrmt.train import run_training
 
     for cfg in todo:
-        log(f"{variant} fold {fold}: training {cfg.variant} in {cfg.out}")
-        run_training(cfg, log=lambda m, p=f"{cfg.variant} fold {fold}: ": log(p + m))
-    log(f"{variant} fold {fold}: testing")
+        log.info(f"{variant} fold {fold}: training {cfg.variant} in {cfg.out}")
+        run_training(cfg, label=f"{cfg.variant} fold {fold}: ")
+    log.info(f"{variant} fold {fold}: testing")
     test_fold(cfgs, variant, fold, out, spacing)
 
 
 def test_fold(cfgs, variant, fold, out, spacing) -> dict:
     """Run the fold's network(s) on its test cases at full resolution; write scores and
     predictions under <variant>/fold<i>/test/."""
-    from .cases import evaluate_model
-    from .report import write_results
 
     records = [read_json(os.path.join(c.out, "model.json")) for c in cfgs]
     ids = records[0]["data"]["val_ids"]
@@ -178,17 +193,14 @@ def _warm_up(predictor, data, cid) -> None:
 
 
 def _prediction_writer(dest):
-    from cxrmt.infer.layout import output_paths
-    from cxrmt.io.writers import write_png
 
     folder = os.path.join(dest, "predictions")
 
     def write(cid, result):
         paths = output_paths(folder, cid, masks=result.masks is not None)
-        if result.bone is not None:
-            write_png(paths["bse"], result.bone)
+        if result.bone_suppressed is not None:
+            write_png(paths["bse"], result.bone_suppressed)
         if result.masks is not None:
-            from cxrmt import ORGANS  # mask channel order: heart, left lung, right lung
 
             for i, organ in enumerate(ORGANS):
                 write_png(paths[f"mask_{organ}"], (result.masks[i] > 0).astype("uint8") * 255)
@@ -196,7 +208,6 @@ def _prediction_writer(dest):
 
 
 def _open_predictor(cfgs, clean=False):
-    from cxrmt.pipeline import Predictor
 
     predictors = [Predictor(os.path.join(c.out, "model.keras"), clean=clean) for c in cfgs]
     return predictors[0] if len(predictors) == 1 else PairPredictor(*predictors)
@@ -213,7 +224,7 @@ class PairPredictor:
         a, b = self.seg.run(image), self.bse.run(image)
         timings = {k: a.timings.get(k, 0.0) + b.timings.get(k, 0.0)
                    for k in {*a.timings, *b.timings}}
-        return dataclasses.replace(a, bone=b.bone, timings=timings)
+        return dataclasses.replace(a, bone_suppressed=b.bone_suppressed, timings=timings)
 
     def __enter__(self):
         return self
@@ -225,7 +236,6 @@ class PairPredictor:
 
 def fold_results(out, variant, folds) -> list:
     """[(fold, rows, summary)] of the tested folds of a variant."""
-    from .report import read_cases_csv
 
     found = []
     for fold in range(folds):
@@ -239,7 +249,6 @@ def fold_results(out, variant, folds) -> list:
 def aggregate(out, variant, folds) -> list:
     """Concatenate the folds' test rows into <variant>/cases.csv (+ summary); each case must
     appear once."""
-    from .report import write_results
 
     found = fold_results(out, variant, folds)
     rows = [r for _, fold_rows, _ in found for r in fold_rows]
@@ -250,10 +259,6 @@ def aggregate(out, variant, folds) -> list:
         write_results(rows, os.path.join(out, variant),
                       {"variant": variant, "folds": [f for f, _, _ in found], "of": folds})
     return rows
-
-
-def stderr_log(msg: str) -> None:
-    print(f"cxrmt cv: {msg}", file=sys.stderr, flush=True)
 
 
 __all__ = ["PAIRS", "aggregate", "networks_of", "run_cv"]

@@ -3,6 +3,8 @@
 import glob
 import os
 
+from cxrmt.io.dicom import is_dicom
+
 from .layout import DICOM, IMAGES
 
 # Readable radiographs by suffix; DICOM files without a suffix are found by their DICM magic.
@@ -17,7 +19,6 @@ def is_output(name: str) -> bool:
 
 
 def _candidate(path: str) -> bool:
-    from cxrmt.io.dicom import is_dicom
 
     if is_output(path):
         return False
