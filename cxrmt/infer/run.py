@@ -130,13 +130,14 @@ def _write_dicom(path, rg, result, paths, model) -> None:
     """The DICOM outputs named in `paths` (temporary names inside the input's transaction)."""
     if not paths:
         return
-    from cxrmt.io.dicom_out import write_secondary_capture, write_segmentation
+    from cxrmt.io.dicom_out import write_bone_image, write_segmentation
 
     if "bse_dcm" in paths:
-        # 8-bit sources get 8 bits; others the full-range 16-bit image (the SC keeps no window)
+        # 8-bit sources get 8 bits; others the full-range 16-bit image, which the writer
+        # requantises to the source's bit depth (CR/DX) or keeps (Secondary Capture)
         bone = (bone_like_input(result.bone, rg.pixels, rg.white) if rg.pixels.dtype == np.uint8
                 else result.bone)
-        write_secondary_capture(path, bone, paths["bse_dcm"])
+        write_bone_image(path, bone, paths["bse_dcm"])
     if "seg_dcm" in paths:
         write_segmentation(path, result.masks, paths["seg_dcm"], model_id=model["name"])
 
@@ -155,7 +156,7 @@ def _record(path, rg, result, paths, model, timings) -> dict:
         "outputs": {k: os.path.basename(p) for k, p in paths.items()},
     }
     if result.masks is not None:
-        record.update(measurements(result.masks, spacing))
+        record.update(measurements(result.masks, spacing, rg.meta.get("spacing_tag")))
     return record
 
 
