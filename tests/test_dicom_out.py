@@ -2,6 +2,7 @@
 made with pydicom, and the real Philips chest CR of the PyPI package pydicom-data), each checked
 with dicom3tools' dciodvfy when it is installed."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -393,6 +394,9 @@ def test_real_chest_cr_with_the_shipped_model(name, tmp_path):
     assert (bse.Modality, bse.BitsStored, bse.PhotometricInterpretation) == (
         "CR", 15, "MONOCHROME1")
     assert "PixelSpacing" not in bse  # the source's [0, 0] is not copied
+    with open(f"{stem}.json") as fh:
+        record = json.load(fh)
+    assert record["input"]["spacing_mm"] is None and "area_mm2" not in record["organs"]["heart"]
     seg = read_segmentation(f"{stem}_seg.dcm")
     px = seg.get_pixels_by_source_instance([src.SOPInstanceUID], combine_segments=False)[0]
     masks = np.stack([px[..., 2], px[..., 1], px[..., 0]])  # cxrmt.ORGANS order
@@ -400,3 +404,21 @@ def test_real_chest_cr_with_the_shipped_model(name, tmp_path):
     assert check["ok"], check
     assert 0.05 < check["area_right_lung"] < 0.35 and 0.05 < check["area_left_lung"] < 0.35
     assert 0.02 < check["area_heart"] < 0.2
+
+
+@pytest.mark.parametrize("modality, tag, spacing", [("CR", "ImagerPixelSpacing", 0.143),
+                                                   ("DX", "PixelSpacing", 0.13)])
+def test_json_mm_come_from_the_right_spacing(modality, tag, spacing, tmp_path, rng):
+    """DX: PixelSpacing (in the patient) before ImagerPixelSpacing; CR with only the detector
+    spacing: the JSON says the mm are not corrected for magnification."""
+    from cxrmt.cli import main
+
+    src = make_radiograph(tmp_path / "src.dcm", modality, "MONOCHROME2", rng)
+    assert main(["infer", str(src), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    with open(tmp_path / "out" / "src.json") as fh:
+        record = json.load(fh)
+    assert record["input"]["spacing_mm"] == [spacing, spacing]
+    lung = record["organs"]["right_lung"]
+    assert lung["area_mm2"] == round(lung["area_px"] * spacing * spacing, 2)
+    assert record["spacing_note"].startswith(tag)
+    assert ("not corrected for magnification" in record["spacing_note"]) == (modality == "CR")

@@ -3,6 +3,10 @@
 Per step, as in the paper and the authors' code: the generator produces Y_hat once; D_R and D_F
 are computed with the current discriminator; the discriminator is updated with L_D (eq. 4), then
 the generator with L_G (eq. 3), both from that same forward pass.
+
+MultiWorkerMirroredStrategy needs three workarounds here, each documented where it is:
+`_maybe_symbolic_build` (keras-team/keras#20585), `_logs` (tensorflow/tensorflow#72388) and
+`sync_batchnorm_stats` (workers' BatchNorm moving statistics drift apart).
 """
 
 import keras
@@ -107,7 +111,7 @@ class Trainer(keras.Model):
         """This replica's running means; fit() averages them over replicas. Under
         MultiWorkerMirroredStrategy Keras averages with strategy.reduce("MEAN", axis=0), which
         rejects scalars (tensorflow/tensorflow#72388): give it shape-(1,) values, whose mean
-        over axis 0 and the replicas is the same scalar mirrored training logs."""
+        over axis 0 and the replicas is the scalar a mirrored run logs."""
         logs = {name: t.result() for name, t in self.trackers.items()}
         if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
             logs = {name: ops.reshape(v, (1,)) for name, v in logs.items()}
