@@ -86,7 +86,8 @@ WRAPPER = textwrap.dedent("""
     if os.environ.get("TWO_CPUS"):
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        two = [tf.config.LogicalDeviceConfiguration()] * 2
+        tf.config.set_logical_device_configuration(cpu, two)
     import cxrmt.train.callbacks as callbacks
     import cxrmt.train.run as run
     from cxrmt.cli import main
@@ -97,7 +98,8 @@ WRAPPER = textwrap.dedent("""
         write(writer, values, step, prefix)
     def dump(cfg, out, trainer, *args):
         nets = [trainer.generator, trainer.discriminator]
-        np.savez(os.environ["CXRMT_DUMP"], **{v.path: np.asarray(v) for n in nets for v in n.weights})
+        weights = {v.path: np.asarray(v) for n in nets for v in n.weights}
+        np.savez(os.environ["CXRMT_DUMP"], **weights)
         with open(os.environ["CXRMT_DUMP"] + ".json", "w") as fh:
             json.dump(losses, fh)
         return finish(cfg, out, trainer, *args)

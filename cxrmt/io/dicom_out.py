@@ -364,9 +364,11 @@ def write_segmentation(source, masks, path, *, model_id="cxrmt") -> None:
 
     Segments 1, 2, 3 are 'Right lung', 'Left lung', 'Heart' (cxrmt.LABELS), typed with SNOMED CT
     codes (Lung with a Right/Left modifier, Heart), algorithm AUTOMATIC (name `model_id`, version
-    cxrmt's, family Artificial Intelligence). Every segment gets its frame, so empty segments are kept. Raises
-    ImageFormatError for an unusable source, ValueError for a bad array; nothing is left at
-    `path` on failure.
+    cxrmt's, family Artificial Intelligence). Every segment gets its frame, so empty segments are
+    kept. PatientOrientation and Laterality come from the source; the spacing stays in a Pixel
+    Measures item when the source has a true PixelSpacing (read it back with
+    `read_segmentation`). Raises ImageFormatError for an unusable source, ValueError for a bad
+    array; nothing is left at `path` on failure.
     """
     require("pydicom", "dicom")
     hd = require("highdicom", "dicom")
