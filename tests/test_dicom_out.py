@@ -422,3 +422,19 @@ def test_json_mm_come_from_the_right_spacing(modality, tag, spacing, tmp_path, r
     assert lung["area_mm2"] == round(lung["area_px"] * spacing * spacing, 2)
     assert record["spacing_note"].startswith(tag)
     assert ("not corrected for magnification" in record["spacing_note"]) == (modality == "CR")
+
+
+def test_dx_for_processing_gives_dx_for_presentation(tmp_path, rng):
+    src_path = make_radiograph(tmp_path / "src.dcm", "DX", "MONOCHROME1", rng)
+    src = pydicom.dcmread(src_path)
+    src.SOPClassUID = src.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1.1"
+    src.PresentationIntentType, src.PixelIntensityRelationship = "FOR PROCESSING", "LIN"
+    del src.WindowCenter, src.WindowWidth
+    src.save_as(src_path)
+    dciodvfy(src_path)
+    bone = rng.integers(0, 65536, (H, W), dtype=np.uint16)
+    assert write_bone_image(src_path, bone, tmp_path / "bse.dcm") == (
+        DigitalXRayImageStorageForPresentation)
+    dciodvfy(tmp_path / "bse.dcm")
+    out = pydicom.dcmread(tmp_path / "bse.dcm")
+    assert out.PresentationIntentType == "FOR PRESENTATION" and "WindowCenter" in out
