@@ -40,3 +40,16 @@ def test_empty_organs_give_zero_and_no_ratio():
     assert m["cardiothoracic_ratio"] is None
     masks[0, 2:4, 2:4] = 1     # a heart but no lungs
     assert cardiothoracic_ratio(masks) is None
+
+
+def test_spacing_note_says_when_mm_are_at_the_detector():
+    """ImagerPixelSpacing is detector-plane spacing (magnified): the JSON says so; mm² are
+    still area_px times the spacing given."""
+    masks = np.zeros((3, 10, 10), np.uint8)
+    masks[0, 2:5, 3:7] = 1  # heart, 12 px
+    detector = measurements(masks, (0.2, 0.1), "ImagerPixelSpacing")
+    assert "not corrected for magnification" in detector["spacing_note"]
+    assert detector["organs"]["heart"]["area_mm2"] == round(12 * 0.2 * 0.1, 2)
+    assert "detector" not in measurements(masks, (0.2, 0.1), "PixelSpacing")["spacing_note"]
+    assert "spacing_note" not in measurements(masks, None, "ImagerPixelSpacing")
+    assert "spacing_note" not in measurements(masks, (0.2, 0.1))

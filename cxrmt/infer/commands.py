@@ -31,8 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("--masks", action="store_true",
                    help="also write <stem>_mask_{right_lung,left_lung,heart}.png (0/255)")
     p.add_argument("--dicom-out", action="store_true",
-                   help="for DICOM inputs also write <stem>_bse.dcm (Secondary Capture) and "
-                        "<stem>_seg.dcm (DICOM SEG) in the input's study")
+                   help="for DICOM inputs also write <stem>_bse.dcm (derived CR/DX, else "
+                        "Secondary Capture) and <stem>_seg.dcm (DICOM SEG) in the input's study")
     win = p.add_mutually_exclusive_group()
     win.add_argument("--window", nargs=2, type=float, metavar=("LO", "HI"),
                      help="explicit network window in the file's values (DICOM: after its VOI LUT, "

@@ -41,7 +41,19 @@ def cardiothoracic_ratio(masks: np.ndarray):
     return round(cardiac / thoracic, 4) if cardiac and thoracic else None
 
 
-def measurements(masks: np.ndarray, spacing=None) -> dict:
-    """{"organs": {organ: measures}, "cardiothoracic_ratio": CTR or None}."""
-    return {"organs": {o: organ_measures(masks[i], spacing) for i, o in enumerate(ORGANS)},
-            "cardiothoracic_ratio": cardiothoracic_ratio(masks)}
+# What mm and mm² mean, by the DICOM attribute the spacing came from.
+SPACING_NOTES = {
+    "PixelSpacing": "PixelSpacing: in the patient (or as calibrated by the file)",
+    "ImagerPixelSpacing": "ImagerPixelSpacing: at the detector plane, not corrected for "
+                          "magnification, so mm and mm2 overstate the patient's anatomy",
+}
+
+
+def measurements(masks: np.ndarray, spacing=None, spacing_source=None) -> dict:
+    """{"organs": {organ: measures}, "cardiothoracic_ratio": CTR or None}, plus
+    "spacing_note" saying what the mm mean when `spacing_source` (the DICOM tag) is known."""
+    out = {"organs": {o: organ_measures(masks[i], spacing) for i, o in enumerate(ORGANS)},
+           "cardiothoracic_ratio": cardiothoracic_ratio(masks)}
+    if spacing is not None and spacing_source in SPACING_NOTES:
+        out["spacing_note"] = SPACING_NOTES[spacing_source]
+    return out

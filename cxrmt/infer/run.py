@@ -19,7 +19,7 @@ from cxrmt import __version__
 from cxrmt.contract import MASK_ORGANS, ORGANS, PREFIX
 from cxrmt.io import ImageFormatError, read_image
 from cxrmt.io.dicom import is_dicom
-from cxrmt.io.dicom_out import write_secondary_capture, write_segmentation
+from cxrmt.io.dicom_out import write_bone_image, write_segmentation
 from cxrmt.io.layout import DICOM, output_paths
 from cxrmt.io.writers import encode_png, staged, write_text
 from cxrmt.window import describe
@@ -136,10 +136,11 @@ def _write_dicom(path, rg, result, paths, model) -> None:
         return
 
     if "bse_dcm" in paths:
-        # 8-bit sources get 8 bits; others the full-range 16-bit image (the SC keeps no window)
-        bone = (bone_like_input(result.bone_suppressed, rg.pixels, rg.white) if rg.pixels.dtype == np.uint8
-                else result.bone_suppressed)
-        write_secondary_capture(path, bone, paths["bse_dcm"])
+        # 8-bit sources get 8 bits; others the full-range 16-bit image, which the writer
+        # requantises to the source's bit depth (CR/DX) or keeps (Secondary Capture)
+        bone = (bone_like_input(result.bone_suppressed, rg.pixels, rg.white)
+                if rg.pixels.dtype == np.uint8 else result.bone_suppressed)
+        write_bone_image(path, bone, paths["bse_dcm"])
     if "seg_dcm" in paths:
         write_segmentation(path, result.masks, paths["seg_dcm"], model_id=model["name"])
 
@@ -158,7 +159,7 @@ def _record(path, rg, result, paths, model, timings) -> dict:
         "outputs": {k: os.path.basename(p) for k, p in paths.items()},
     }
     if result.masks is not None:
-        record.update(measurements(result.masks, spacing))
+        record.update(measurements(result.masks, spacing, rg.meta.get("spacing_tag")))
     return record
 
 

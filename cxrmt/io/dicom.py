@@ -104,9 +104,16 @@ def _voi(ds, values):
 
 
 def _spacing(ds):
+    """(row, column) mm and the tag it came from: PixelSpacing (in the patient, or calibrated)
+    before ImagerPixelSpacing (at the detector, magnified); zero or malformed values (files in the
+    wild carry PixelSpacing [0, 0]) count as absent."""
     for tag in ("PixelSpacing", "ImagerPixelSpacing"):
-        if tag in ds and ds.get(tag):
-            return (float(ds.get(tag)[0]), float(ds.get(tag)[1])), tag
+        try:
+            pair = tuple(float(v) for v in ds.get(tag) or ())
+        except (TypeError, ValueError):
+            continue
+        if len(pair) == 2 and min(pair) > 0:
+            return pair, tag
     return None, None
 
 

@@ -6,7 +6,8 @@ Per input `<stem>` (the input file's name without its suffix), in the output fol
   <stem>_overlay.png             segmentation over the radiograph (RGB), input size
   <stem>.json                    model, backend, timings, organ areas, cardiothoracic ratio
   <stem>_mask_<organ>.png        with --masks: 0/255 per organ (right_lung, left_lung, heart)
-  <stem>_bse.dcm, <stem>_seg.dcm with --dicom-out (DICOM inputs): Secondary Capture, DICOM SEG
+  <stem>_bse.dcm, <stem>_seg.dcm with --dicom-out (DICOM inputs): derived CR/DX (or Secondary
+                                 Capture), DICOM SEG
 """
 
 import os

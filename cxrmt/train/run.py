@@ -14,6 +14,7 @@ Run folder:
 
 import logging
 import os
+import shutil
 import time
 
 from .._optional import require
@@ -39,9 +40,18 @@ def run_training(cfg: TrainConfig, label: str = "", g_optimizer=None, d_optimize
     log = Labelled(LOG, {"label": label})
     cfg.validate()
     chief = assemble.is_chief()
-    # Multi-worker: every worker saves (the save is collective), only the chief into --out.
+    # Multi-worker: every worker saves (the save is collective), only the chief into --out;
+    # the other workers' folders are removed when they finish, however they finish.
     out = cfg.out if chief else os.path.join(cfg.out, f"worker-tmp-{os.getpid()}")
     os.makedirs(out, exist_ok=True)
+    try:
+        return _train(cfg, out, log, g_optimizer, d_optimizer)
+    finally:
+        if not chief:
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def _train(cfg, out, log, g_optimizer, d_optimizer) -> dict:
     cfg.check_resumable(os.path.join(out, "run.json"))
     require("tensorflow", "train")
     train_cases, val_cases, data_record = assemble.load_split(cfg, assemble.ensure_data(cfg))
@@ -122,6 +132,7 @@ def _loop(cfg, trainer, stream, make_dataset, manager, step_var, total, validato
             raise RuntimeError(f"no training step was made at step {step}")
         step = clock.step
         target_reached = l1_stop.reached
+        trainer.sync_batchnorm_stats()  # multi-worker: every worker holds the same model
         step_var.assign(step)
         manager.save(checkpoint_number=step)
         if assemble.is_chief():  # other workers share --out
