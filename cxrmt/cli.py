@@ -3,9 +3,12 @@
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from cxrmt import __version__, logs
+from cxrmt.errors import CxrmtError
 
 # Modules that add commands, in --help order.
 COMMAND_MODULES = (
@@ -31,21 +34,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_ERROR, EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 1, 2, 130, 143
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM (kill, container stop, a batch scheduler): unwound like Ctrl-C, so
+    every output set in flight is finished or removed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _interrupt(signum, frame) -> None:
+    # One interruption is enough: a second Ctrl-C must not break the clean-up of the first.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     logs.configure(args.command, getattr(args, "verbose", False), getattr(args, "quiet", False))
+    handlers = _install_signal_handlers()
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, ImportError) as exc:
-        print(f"cxrmt {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("cxrmt: interrupted", file=sys.stderr)
-        return 130
+    except (CxrmtError, ValueError, OSError, ImportError, MemoryError) as exc:
+        message = str(exc) or type(exc).__name__
+        print(f"cxrmt {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        print(f"cxrmt {args.command}: interrupted ({signal.Signals(signum).name})",
+              file=sys.stderr)
+        return EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT
+    finally:
+        _restore_signal_handlers(handlers)
+
+
+def _install_signal_handlers() -> dict:
+    """SIGINT and SIGTERM -> Interrupted, in the main thread only (signals are delivered there)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signal_handlers(handlers: dict) -> None:
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

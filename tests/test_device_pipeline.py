@@ -150,7 +150,7 @@ def _device_predictor(runner, monkeypatch, **kw):
     return p
 
 
-FIELDS = ("masks", "labels", "segmentation", "overlay", "bone", "output")
+FIELDS = ("masks", "labels", "segmentation", "overlay", "bone_suppressed", "output")
 
 
 @pytest.mark.parametrize("layout,task,out_dtype", [("nchw", "mt", np.float32),

@@ -107,7 +107,7 @@ def test_eval_predictions_end_to_end(folders, tmp_path, capsys):
     assert "## Segmentation" in md
     assert "| Dice | 1.000 ± 0.000 | 1.000 ± 0.000 | 0.900 ± 0.141" in md
     assert "## Bone suppression" in md and "| BSR | 0.500 ± 0.707" in md
-    assert not list(out.glob(".tmp-*"))
+    assert not list(out.glob(".*.cxrmt-tmp*"))
 
 
 def test_eval_spacing_adds_mm_columns(folders, tmp_path):

@@ -157,7 +157,10 @@ def test_bad_arguments(model, inputs, tmp_path, capsys):
     assert "--backend tensorrt runs .engine/.plan" in capsys.readouterr().err
     assert run(tmp_path / "nothing.png", "--model", model) == 1
     assert "nothing.png" in capsys.readouterr().err
-    assert run(inputs / "eight.png", "--model", model, "--alpha", "300") == 1
+    for option, value in (("--alpha", "300"), ("--alpha", "x"), ("--percentile", "-1")):
+        with pytest.raises(SystemExit) as exit_:   # a usage error, like argparse's own
+            run(inputs / "eight.png", "--model", model, option, value, "99")
+        assert exit_.value.code == 2 and option in capsys.readouterr().err
 
 
 def test_dicom_in_dicom_out(model, inputs, tmp_path):

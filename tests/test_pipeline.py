@@ -148,7 +148,7 @@ def test_concurrent_calls_give_identical_results(mt_model):
             t.join()
     assert not errors and len(got) == 18
     for i, r in got.values():
-        for field in ("masks", "labels", "segmentation", "overlay", "bone", "output"):
+        for field in ("masks", "labels", "segmentation", "overlay", "bone_suppressed", "output"):
             np.testing.assert_array_equal(getattr(r, field), getattr(expected[i], field))
 
 

@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from cxrmt._optional import require
+from cxrmt.errors import CheckError
 from cxrmt.io.writers import write_bytes
 from cxrmt.model import check_size, get_variant
 from cxrmt.model.describe import describe_generator
@@ -24,7 +25,7 @@ MIN_OPSET = 17
 TOLERANCE = 1e-4   # FP32 max |ORT - TF| allowed by the export check
 
 
-class ExportCheckError(ValueError):
+class ExportCheckError(CheckError):
     """The exported graph does not compute what the Keras model computes."""
 
 

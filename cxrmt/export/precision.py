@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 
 from cxrmt.contract import ORGANS
+from cxrmt.errors import CheckError
 from cxrmt.io.paired import PairedDataset
 from cxrmt.metrics.bone_suppression import psnr
 from cxrmt.metrics.segmentation import dice
@@ -17,7 +18,7 @@ MIN_DICE = 0.995      # Dice >= 0.995 x FP32's (or agreement with FP32 without t
 MIN_PSNR_DB = 45.0    # bone-suppressed image vs FP32's
 
 
-class PrecisionCheckError(ValueError):
+class PrecisionCheckError(CheckError):
     """The reduced-precision model is not good enough to ship."""
 
 

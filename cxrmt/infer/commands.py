@@ -1,5 +1,6 @@
 """argparse wiring of `cxrmt infer`, the main job. Heavy packages load only when it runs."""
 
+import argparse
 import sys
 
 from cxrmt.runtime import BACKEND_NAMES
@@ -24,7 +25,7 @@ def register(subparsers) -> None:
                         "ONNX model")
     p.add_argument("--backend", default="auto", choices=("auto", *BACKEND_NAMES),
                    help="check that the model runs on this backend (auto: by the model's suffix)")
-    p.add_argument("--alpha", type=int, default=128, metavar="0-255",
+    p.add_argument("--alpha", type=_byte, default=128, metavar="0-255",
                    help="overlay opacity of the organ colours (default 128)")
     p.add_argument("--clean", action="store_true",
                    help="keep each organ's largest connected region and fill its holes")
@@ -37,7 +38,7 @@ def register(subparsers) -> None:
     win.add_argument("--window", nargs=2, type=float, metavar=("LO", "HI"),
                      help="explicit network window in the file's values (DICOM: after its VOI LUT, "
                           "in [0, 1])")
-    win.add_argument("--percentile", nargs=2, type=float, metavar=("P_LO", "P_HI"),
+    win.add_argument("--percentile", nargs=2, type=_percent, metavar=("P_LO", "P_HI"),
                      help="network window from these percentiles of the whole image")
     win.add_argument("--full-range", action="store_true",
                      help="network window = the file's full range (cxrmt before model v2)")
@@ -53,11 +54,30 @@ def register(subparsers) -> None:
     p.set_defaults(func=_infer)
 
 
+def _byte(text: str) -> int:
+    """argparse type of --alpha: a bad value is a usage error (exit 2), like argparse's own."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"must be in 0-255 (got {value})")
+    return value
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 100.0:
+        raise argparse.ArgumentTypeError(f"a percentile must be in 0-100 (got {value:g})")
+    return value
+
+
 def _infer(args) -> int:
     from cxrmt.io.inputs import expand
 
-    if not 0 <= args.alpha <= 255:
-        raise ValueError(f"--alpha must be in 0-255 (got {args.alpha})")
     files, missing = expand(args.paths)
     for arg, reason in missing:
         print(f"cxrmt infer: {arg}: {reason}", file=sys.stderr)
@@ -79,12 +99,13 @@ def _run(args, files) -> list:
     from cxrmt.runtime import backend_name
     from cxrmt.shipped import default_model
 
-    from .run import InferOptions, infer_paths, model_record
+    from .run import InferOptions, check_output_folders, infer_paths, model_record
 
-    model = args.model or default_model()
-    backend = backend_name(model, args.backend)
     opts = InferOptions(out=args.out, masks=args.masks, dicom_out=args.dicom_out,
                         invert=args.invert, force=args.force)
+    check_output_folders(files, opts)   # a wrong --out fails now, not after every inference
+    model = args.model or default_model()
+    backend = backend_name(model, args.backend)
     if args.dicom_out:
         from cxrmt._optional import require
         from cxrmt.io.dicom import is_dicom

@@ -13,15 +13,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from cxrmt import __version__
 from cxrmt.contract import MASK_ORGANS, ORGANS, PREFIX
+from cxrmt.errors import OutputError
 from cxrmt.io import ImageFormatError, read_image
 from cxrmt.io.dicom import is_dicom
 from cxrmt.io.dicom_out import write_bone_image, write_segmentation
 from cxrmt.io.layout import DICOM, output_paths
-from cxrmt.io.writers import encode_png, staged, write_text
+from cxrmt.io import locks
+from cxrmt.io.writers import encode_png, staged, sweep_temporaries, temp_path
 from cxrmt.window import describe
 
 from .measure import measurements
@@ -29,7 +32,7 @@ from .measure import measurements
 log = logging.getLogger(__name__)
 
 # Errors that concern one input (reported, the run goes on); anything else is a bug and stops.
-INPUT_ERRORS = (ImageFormatError, ValueError, OSError, FloatingPointError)
+INPUT_ERRORS = (ImageFormatError, ValueError, OSError, FloatingPointError, MemoryError, cv2.error)
 ENCODERS = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -53,6 +56,26 @@ def bone_like_input(bone16: np.ndarray, pixels: np.ndarray, white: float) -> np.
     return bone16
 
 
+def output_folders(files, opts: InferOptions) -> list:
+    return [opts.out] if opts.out else sorted({os.path.dirname(os.path.abspath(f)) for f in files})
+
+
+def check_output_folders(files, opts: InferOptions) -> None:
+    """Before any work: every output folder exists or can be made, and takes a file; stale
+    temporaries a killed run left there are removed."""
+    for folder in output_folders(files, opts):
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise OutputError(f"{folder}: not a folder (--out must name a folder)")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            os.unlink(temp_path(os.path.join(folder, "probe")))
+        except OSError as exc:
+            raise OutputError(f"{folder}: cannot write outputs there "
+                              f"({exc.strerror or exc})") from None
+        for stale in sweep_temporaries(folder):
+            log.info(f"removed {stale}, left by an interrupted run")
+
+
 def planned_outputs(path, opts: InferOptions, task: str) -> dict:
     """{kind: path} this input will produce (the model's task decides which exist)."""
 
@@ -73,6 +96,26 @@ class Predicted:
     rg: object
     result: object
     read_ms: float
+    lock: tuple   # (lock file, descriptor), released once the set is written
+
+
+def _claim(path, paths: dict, force: bool) -> tuple:
+    """Lock the output set of `path`; FileExistsError if it is complete (JSON last) and not
+    --force, or being written by another run. A set with a file missing is redone."""
+    present = [p for p in paths.values() if os.path.exists(p)]
+    if len(present) == len(paths) and not force:
+        raise FileExistsError(f"{paths['json']} exists (use --force to overwrite)")
+    stem = os.path.splitext(os.path.basename(paths["json"]))[0]
+    lock = locks.lock_path(os.path.dirname(paths["json"]), stem)
+    try:
+        fd = locks.acquire(lock)
+    except locks.Busy:
+        raise FileExistsError(f"{path}: its outputs are being written by another cxrmt run "
+                              f"(lock {lock}); skipped") from None
+    if present and not force:
+        log.info(f"{path}: outputs of an interrupted run ({len(present)} of {len(paths)} "
+                 "files): redone")
+    return lock, fd
 
 
 def predict_one(predictor, path, opts: InferOptions, claimed: set) -> Predicted:
@@ -83,33 +126,41 @@ def predict_one(predictor, path, opts: InferOptions, claimed: set) -> Predicted:
     if clash:
         raise FileExistsError(f"{min(clash)} is also an output of another input of this run "
                               "(same file name); use separate --out folders")
-    existing = [p for p in paths.values() if os.path.exists(p)]
-    if existing and not opts.force:
-        raise FileExistsError(f"{existing[0]} exists (use --force to overwrite)")
-    t0 = time.perf_counter()
-    rg = read_image(path, invert=opts.invert)
-    read_ms = (time.perf_counter() - t0) * 1e3
-    result = predictor.run(rg)
+    lock = _claim(path, paths, opts.force)
+    try:
+        t0 = time.perf_counter()
+        rg = read_image(path, invert=opts.invert)
+        read_ms = (time.perf_counter() - t0) * 1e3
+        result = predictor.run(rg)
+    except BaseException:
+        locks.release(*lock)
+        raise
     claimed.update(paths.values())
-    return Predicted(path, paths, rg, result, read_ms)
+    return Predicted(path, paths, rg, result, read_ms, lock)
 
 
 def write_one(p: Predicted, model: dict, encoders=None) -> dict:
-    """Encode and write every output of one input as one group, then its JSON; returns the
-    JSON record. `encoders`: an executor that encodes the PNGs in parallel."""
-    t1 = time.perf_counter()
-    contents = _images(p.rg, p.result, p.paths, encoders)
-    dicom = {k: v for k, v in p.paths.items() if k in DICOM}
-    with staged([*contents, *dicom.values()]) as tmp:
-        for out, data in contents.items():
-            with open(tmp[out], "wb") as fh:
-                fh.write(data)
-        _write_dicom(p.path, p.rg, p.result, {k: tmp[v] for k, v in dicom.items()}, model)
-    timings = dict(p.result.timings, read=p.read_ms, write=(time.perf_counter() - t1) * 1e3)
-    timings["total"] = sum(v for k, v in timings.items() if k != "total")
-    record = _record(p.path, p.rg, p.result, p.paths, model, timings)
-    write_text(p.paths["json"], json.dumps(record, indent=2) + "\n")
-    return record
+    """Encode and write every output of one input as one group, the JSON renamed last (a set
+    with its JSON is complete); returns the JSON record. `encoders`: an executor that encodes
+    the PNGs in parallel. Releases the set's lock."""
+    try:
+        t1 = time.perf_counter()
+        contents = _images(p.rg, p.result, p.paths, encoders)
+        dicom = {k: v for k, v in p.paths.items() if k in DICOM}
+        with staged([*contents, *dicom.values(), p.paths["json"]]) as tmp:
+            for out, data in contents.items():
+                with open(tmp[out], "wb") as fh:
+                    fh.write(data)
+            _write_dicom(p.path, p.rg, p.result, {k: tmp[v] for k, v in dicom.items()}, model)
+            timings = dict(p.result.timings, read=p.read_ms,
+                           write=(time.perf_counter() - t1) * 1e3)
+            timings["total"] = sum(v for k, v in timings.items() if k != "total")
+            record = _record(p.path, p.rg, p.result, p.paths, model, timings)
+            with open(tmp[p.paths["json"]], "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, indent=2) + "\n")
+        return record
+    finally:
+        locks.release(*p.lock)
 
 
 def _images(rg, result, paths, encoders=None) -> dict:

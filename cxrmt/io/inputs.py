@@ -19,8 +19,8 @@ def is_output(name: str) -> bool:
 
 
 def _candidate(path: str) -> bool:
-
-    if is_output(path):
+    # hidden files: cxrmt's temporaries and locks, editors' and file managers' droppings
+    if is_output(path) or os.path.basename(path).startswith("."):
         return False
     return path.lower().endswith(SUFFIXES) or is_dicom(path)
 

@@ -1,11 +1,13 @@
-"""Atomic writers: a temporary file in the target directory, then os.replace.
+"""Atomic writers: a temporary file in the target directory, flushed to disk, then os.replace.
 
-A crash or a bad array never leaves a half-written file under the final name.
+A crash or a bad array never leaves a half-written file under the final name; the temporaries
+are hidden, carry `TMP_MARK` (so no reader takes them for inputs) and are swept when stale.
 """
 
 import contextlib
 import os
 import tempfile
+import time
 
 import cv2
 import numpy as np
@@ -22,22 +24,87 @@ def _file_mode() -> int:
 _FILE_MODE = _file_mode()  # read once at import: os.umask is process-wide and not thread-safe
 
 
-@contextlib.contextmanager
-def atomic_path(path, suffix=""):
-    """Yield a temporary path next to `path`; move it over `path` only if the block succeeds."""
+TMP_MARK = ".cxrmt-tmp"   # in every temporary's name: never an image suffix, never an input
+STALE_SECONDS = 3600       # a temporary this old belongs to no running writer
+
+
+def temp_path(path, suffix="") -> str:
+    """A new empty temporary file next to `path`: hidden, marked as cxrmt's, `suffix` last
+    (for writers that insist on one, e.g. numpy's .npz)."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix or os.path.splitext(path)[1],
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=TMP_MARK + suffix,
                                dir=folder)
     os.close(fd)
+    return tmp
+
+
+def is_temporary(name: str) -> bool:
+    base = os.path.basename(name)
+    return base.startswith(".") and TMP_MARK in base
+
+
+def sweep_temporaries(folder, older_than=STALE_SECONDS) -> list:
+    """Remove cxrmt temporaries a killed run left in `folder` (by name and age); returns them."""
+    now, removed = time.time(), []
     try:
-        yield tmp
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        path = os.path.join(folder, name)
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            if is_temporary(name) and now - os.path.getmtime(path) > older_than:
+                os.unlink(path)
+                removed.append(path)
+    return removed
+
+
+def _fsync(path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder) -> None:
+    # The renames themselves reach the disk only with the directory (POSIX; best effort).
+    with contextlib.suppress(OSError):
+        _fsync(folder)
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=""):
+    """Yield a temporary path next to `path`; move it over `path` only if the block succeeds."""
+    with staged([path], suffix) as tmp:
+        yield tmp[os.fspath(path)]
+
+
+@contextlib.contextmanager
+def staged(paths, suffix=""):
+    """Yield {path: temporary path} for a group of files. When the block succeeds every file
+    is flushed to disk, then renamed into place in the order given (put the file that marks
+    the set complete last); a failure (or Ctrl-C) while writing leaves none of them, not even
+    half-written ones."""
+    tmp = {}
+    try:
+        for p in map(os.fspath, paths):
+            tmp[p] = temp_path(p, suffix)
+        yield tmp
+        for t in tmp.values():
+            _fsync(t)
+            os.chmod(t, _FILE_MODE)
+        while tmp:
+            p = next(iter(tmp))
+            os.replace(tmp[p], p)
+            del tmp[p]
+            _fsync_dir(os.path.dirname(os.path.abspath(p)))
+    except BaseException:
+        for t in tmp.values():
+            with contextlib.suppress(OSError):
+                os.unlink(t)
         raise
 
 
@@ -63,26 +130,14 @@ def encode_png(pixels: np.ndarray, path="<memory>") -> bytes:
 
 def write_bytes(path, data: bytes) -> None:
     """Write bytes atomically."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-@contextlib.contextmanager
-def staged(paths):
-    """Yield {path: temporary path} for a group of files; all are renamed into place only when
-    the block succeeds, so a failure (or Ctrl-C) while writing leaves none of them, not even
-    half-written ones."""
-    with contextlib.ExitStack() as stack:
-        yield {p: stack.enter_context(atomic_path(p)) for p in paths}
+    write_files({path: data})
 
 
 def write_files(contents: dict) -> None:
     """Write {path: bytes} as one group (see `staged`)."""
     with staged(contents) as tmp:
         for path, data in contents.items():
-            with open(tmp[path], "wb") as fh:
+            with open(tmp[os.fspath(path)], "wb") as fh:
                 fh.write(data)
 
 

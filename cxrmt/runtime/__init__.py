@@ -8,6 +8,8 @@ loads TensorFlow or TensorRT.
 import importlib
 import os
 
+from cxrmt.errors import CxrmtError, ModelError
+
 from .base import ModelInfo, Runner
 
 # suffix -> (module, class, extra that installs its dependencies)
@@ -65,4 +67,13 @@ def open_runner(path, **options) -> Runner:
     if key != "savedmodel" and not os.path.isfile(path):
         raise FileNotFoundError(f"{os.fspath(path)}: no such model file")
     module, cls, _ = BACKENDS[key]
-    return getattr(importlib.import_module(module), cls)(os.fspath(path), **options)
+    runner = getattr(importlib.import_module(module), cls)
+    try:
+        return runner(os.fspath(path), **options)
+    except (CxrmtError, ImportError, TypeError):
+        raise
+    except ValueError as exc:   # the runner's checks of what it read: layout, task, size
+        raise ModelError(path, str(exc)) from exc
+    except Exception as exc:    # the backend's own loader: a truncated or non-model file
+        raise ModelError(path, f"not a model {backend_name(path)} can load "
+                               f"({type(exc).__name__}: {exc})") from exc

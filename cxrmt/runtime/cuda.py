@@ -4,6 +4,7 @@ cuda-python returns (error, value...) tuples; `call` turns a non-zero error into
 """
 
 from cxrmt._optional import require
+from cxrmt.errors import DeviceError
 
 
 def cudart():
@@ -22,7 +23,7 @@ def call(result):
         rt = cudart()
         name = rt.cudaGetErrorName(err)[1]
         name = name.decode() if isinstance(name, bytes) else name
-        raise RuntimeError(f"CUDA error {int(err)} ({name})")
+        raise DeviceError(f"CUDA error {int(err)} ({name})")
     return values[0] if len(values) == 1 else (tuple(values) or None)
 
 

@@ -9,13 +9,14 @@ import json
 import os
 import shlex
 
+from cxrmt.errors import CxrmtError
 from cxrmt.io.writers import write_text
 
 SIDECAR_SUFFIX = ".json"
 KEY_FIELDS = ("onnx_sha256", "tensorrt", "gpu", "compute_capability", "precision", "dla_core")
 
 
-class EngineMismatchError(ValueError):
+class EngineMismatchError(CxrmtError, ValueError):
     """The engine was built for another system; the message carries the rebuild command."""
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from cxrmt import kernels
 from cxrmt._optional import require
+from cxrmt.errors import DeviceError
 from cxrmt.runtime import engine_cache as cache
 
 from . import cuda
@@ -68,6 +69,7 @@ class TensorRTRunner(Runner):
 
     def __init__(self, path, device=0, task=None):
         trt = require("tensorrt", "gpu")
+        self.path = path
         self._rt = cuda.cudart()
         cuda.call(self._rt.cudaSetDevice(device))
         sidecar = cache.check_engine(path, trt.__version__, cuda.gpu_identity(device))
@@ -101,7 +103,8 @@ class TensorRTRunner(Runner):
     def _execute(self) -> None:
         """Queue the engine on the stream (caller holds the lock)."""
         if not self.context.execute_async_v3(stream_handle=int(self.stream)):
-            raise RuntimeError("TensorRT execute_async_v3 failed (see the TensorRT log)")
+            raise DeviceError(f"{self.path}: TensorRT execute_async_v3 failed (see the TensorRT "
+                              "log above)")
 
     def _allocate(self) -> None:
         """One pinned host and one device buffer per tensor, bound once to the context."""
