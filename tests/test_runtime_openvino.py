@@ -119,19 +119,22 @@ def test_auto_rule(tmp_path):
     from cxrmt.export.metadata import set_onnx_metadata
 
     fp32 = affine_model(tmp_path / "m.onnx", 16)
-    assert backend_name(fp32) == "openvino"                       # auto
-    assert backend_name(fp32, None) == "onnxruntime"              # the suffix's own
-    assert backend_name(fp32, "auto", device="cuda") == "onnxruntime"
+    assert backend_name(fp32, choose=True) == "openvino"                  # auto
+    assert backend_name(fp32) == backend_name(fp32, None, choose=True) == "onnxruntime"
+    assert backend_name(fp32, "auto", device="cuda", choose=True) == "onnxruntime"
+    assert backend_name(fp32, "openvino", choose=True) == "openvino"
+    with pytest.raises(ValueError, match="--backend openvino runs .xml models"):
+        backend_name(fp32, "openvino")        # a caller that opens models by suffix
     model = onnx.load(fp32)
     meta = read_onnx_metadata(fp32)
     set_onnx_metadata(model, {**meta, "cxrmt.precision": "int8"})          # sub-pixel form
     onnx.save(model, str(tmp_path / "ort.int8.onnx"))
-    assert backend_name(tmp_path / "ort.int8.onnx") == "onnxruntime"
+    assert backend_name(tmp_path / "ort.int8.onnx", choose=True) == "onnxruntime"
     set_onnx_metadata(model, {**meta, "cxrmt.precision": "int8", "cxrmt.int8_target": "openvino"})
     onnx.save(model, str(tmp_path / "ov.int8.onnx"))
-    assert backend_name(tmp_path / "ov.int8.onnx") == "openvino"
+    assert backend_name(tmp_path / "ov.int8.onnx", choose=True) == "openvino"
     with pytest.raises(ValueError, match="runs .xml/.onnx models"):
-        backend_name(tmp_path / "m.engine", "openvino")
+        backend_name(tmp_path / "m.engine", "openvino", choose=True)
     with pytest.raises(ValueError, match="runs on the CPU"):
         open_runner(fp32, backend="openvino", device="cuda")
 

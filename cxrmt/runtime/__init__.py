@@ -5,9 +5,11 @@
 loads TensorFlow or TensorRT.
 
 An `.onnx` model runs on ONNX Runtime (the suffix's own backend: exact FP32, the reference every
-export check compares with) or on OpenVINO (`backend="openvino"`). `backend="auto"` (what
-`cxrmt infer --backend auto` means) picks the fastest installed backend for this machine by
-`AUTO_RULE`, measured on the shipped model.
+export check compares with) or on OpenVINO (`open_runner(path, backend="openvino")`, or
+`Predictor(path, backend=...)`). `backend="auto"` picks the fastest installed backend for this
+machine by `AUTO_RULE`, measured on the shipped model (README, "CPU runtimes"). A caller that
+opens models by suffix alone asks `backend_name(path, wanted)`; one that passes `backend=` on
+asks `backend_name(path, wanted, choose=True)`.
 """
 
 import importlib
@@ -40,25 +42,28 @@ __all__ = ["AUTO_RULE", "BACKENDS", "BACKEND_NAMES", "ModelInfo", "Runner", "bac
            "open_runner"]
 
 
-def backend_name(path, wanted="auto", device: str = "auto") -> str:
-    """The backend `open_runner(path, backend=wanted, device=device)` runs `path` on: None = the
-    suffix's own ("onnxruntime", "tensorrt", "tensorflow", "openvino"), "auto" = AUTO_RULE's
-    choice, else `wanted` itself, an error unless that backend runs this file."""
+def backend_name(path, wanted="auto", device: str = "auto", choose: bool = False) -> str:
+    """The backend that runs `path`. `choose=True`, what `open_runner(path, backend=wanted,
+    device=device)` runs: None = the suffix's own ("onnxruntime", "tensorrt", "tensorflow",
+    "openvino"), "auto" = AUTO_RULE's choice, else `wanted` where that backend runs the suffix.
+    `choose=False`, for callers that open a model by its suffix alone (`Predictor(path)` without
+    `backend=`): the suffix's own, and `wanted` must be "auto" or that one."""
     key = backend_key(path)
     own = _own_backend(key)
-    if wanted is None:
+    if wanted is None or (wanted == "auto" and not choose):
         return own
     if wanted == "auto":
         return _auto_backend(path, key, own, device)
     if wanted not in BACKEND_NAMES:
         raise ValueError(f"unknown backend {wanted!r}; choose auto or {', '.join(BACKEND_NAMES)}")
-    if key not in BACKEND_NAMES[wanted]:
+    keys = tuple(k for k in BACKEND_NAMES[wanted] if choose or _own_backend(k) == wanted)
+    if key not in keys:
         hint = {"tensorrt": "build an engine with `cxrmt export MODEL --engine OUT.engine`",
                 "onnxruntime": "export one with `cxrmt export MODEL --onnx OUT.onnx`",
                 "tensorflow": "pass the trained .keras generator",
                 "openvino": "convert one with `cxrmt export MODEL --openvino OUT.xml`"}[wanted]
         raise ValueError(f"{os.fspath(path)} is a {own} model; --backend {wanted} runs "
-                         f"{'/'.join(BACKEND_NAMES[wanted])} models ({hint})")
+                         f"{'/'.join(keys)} models ({hint})")
     return wanted
 
 
@@ -102,7 +107,7 @@ def open_runner(path, backend=None, **options) -> Runner:
     key = backend_key(path)
     if key != "savedmodel" and not os.path.isfile(path):
         raise FileNotFoundError(f"{os.fspath(path)}: no such model file")
-    name = backend_name(path, backend, options.get("device", "auto"))
+    name = backend_name(path, backend, options.get("device", "auto"), choose=True)
     # another backend than the suffix's own: the runner of that backend's own suffix
     module, cls, _ = BACKENDS[key if name == _own_backend(key) else BACKEND_NAMES[name][0]]
     return getattr(importlib.import_module(module), cls)(os.fspath(path), **options)
