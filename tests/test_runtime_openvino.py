@@ -139,6 +139,22 @@ def test_auto_rule(tmp_path):
         open_runner(fp32, backend="openvino", device="cuda")
 
 
+def test_precision_choices(tmp_path, monkeypatch):
+    from cxrmt.runtime import openvino_backend
+
+    path = affine_model(tmp_path / "m.onnx", 16)
+    monkeypatch.setattr(openvino_backend, "cpu_has_bf16", lambda: False)
+    with open_runner(path, backend="openvino") as r:
+        assert r.inference_precision == "f32"                 # auto without bf16 units
+    with pytest.raises(ValueError, match="needs a CPU with AVX512-BF16 or AMX"):
+        open_runner(path, backend="openvino", precision="bf16")    # never a quiet f32 run
+    with pytest.raises(ValueError, match="precision must be one of auto, f32, bf16"):
+        open_runner(path, backend="openvino", precision="fp16")
+    monkeypatch.setattr(openvino_backend, "cpu_has_bf16", lambda: True)
+    with open_runner(path, backend="openvino") as r:
+        assert r.inference_precision == "bf16"
+
+
 def test_missing_openvino_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "openvino", None)          # import openvino fails
     with pytest.raises(ImportError, match=r"cxrmt\[openvino\]"):

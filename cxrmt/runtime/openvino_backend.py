@@ -2,13 +2,16 @@
 
 Metadata: OpenVINO's ONNX reader keeps an ONNX model's metadata_props in the model's rt_info
 under "framework"; an IR written by `cxrmt export --openvino` keeps the same cxrmt.* keys under
-rt_info "cxrmt" (`IR_SECTION`). Either way `info` carries the keys the ONNX model had.
+rt_info "cxrmt" (`IR_SECTION`). Either way `info.meta` holds the model's cxrmt.* keys.
 
 Threads: one `CompiledModel` (thread-safe) and one infer request per calling thread (an infer
-request is not), created on a thread's first `run`; the requests run concurrently.
+request is not), created on a thread's first `run`. Requests from several threads queue on the
+compiled model's streams: one under the LATENCY hint used here, which spends every core on one
+inference at a time.
 
 Precision hint: "f32", "bf16", or "auto" = bf16 where the CPU has AVX512-BF16 or AMX (the
-plugin then runs the FP32 parts of the graph in bf16), else f32.
+plugin then runs the FP32 parts of the graph in bf16), else f32. "bf16" on a CPU without them
+is an error, not a quiet f32 run.
 """
 
 import os
@@ -32,6 +35,9 @@ def resolve_precision(precision: str) -> str:
                          f"(got {precision!r})")
     if precision == "auto":
         return "bf16" if cpu_has_bf16() else "f32"
+    if precision == "bf16" and not cpu_has_bf16():
+        raise ValueError("precision 'bf16' needs a CPU with AVX512-BF16 or AMX, and this one "
+                         "has neither; use 'f32' (or 'auto')")
     return precision
 
 
@@ -82,8 +88,8 @@ class OpenVinoRunner(Runner):
         if device not in ("auto", "cpu"):
             raise ValueError(f"the OpenVINO backend runs on the CPU (device auto or cpu, got "
                              f"{device!r}); for an NVIDIA GPU use onnxruntime-gpu or TensorRT")
-        ov, model = read_model(path)
         self.inference_precision = resolve_precision(precision)
+        ov, model = read_model(path)
         config = {"INFERENCE_PRECISION_HINT": self.inference_precision,
                   "PERFORMANCE_HINT": "LATENCY"}
         if threads:
