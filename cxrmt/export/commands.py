@@ -1,6 +1,7 @@
 """`cxrmt export`: Keras generator -> checked ONNX [-> FP16 ONNX] [-> INT8 ONNX]
-[-> OpenVINO IR, FP32 or INT8] [-> TensorRT engine] [-> Triton repository]. Heavy packages load only inside the steps that use them; each
-invocation is its own process, as a full-width export needs ~12 GB."""
+[-> OpenVINO IR, FP32 or INT8] [-> TensorRT engine] [-> Triton repository]. Heavy packages load
+only inside the steps that use them; each invocation is its own process, as a full-width export
+needs ~12 GB."""
 
 import os
 

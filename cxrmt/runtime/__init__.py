@@ -7,7 +7,7 @@ loads TensorFlow or TensorRT.
 An `.onnx` model runs on ONNX Runtime (the suffix's own backend: exact FP32, the reference every
 export check compares with) or on OpenVINO (`open_runner(path, backend="openvino")`, or
 `Predictor(path, backend=...)`). `backend="auto"` picks the fastest installed backend for this
-machine by `AUTO_RULE`, measured on the shipped model (README, "CPU runtimes"). A caller that
+machine by `AUTO_RULE`, measured on the shipped model (README, "OpenVINO"). A caller that
 opens models by suffix alone asks `backend_name(path, wanted)`; one that passes `backend=` on
 asks `backend_name(path, wanted, choose=True)`.
 """
@@ -38,8 +38,8 @@ AUTO_RULE = ("an FP32 .onnx (or an INT8 one shaped for OpenVINO) on the CPU runs
              "the sub-pixel form made for ONNX Runtime), a CUDA onnxruntime or device='cuda' "
              "on ONNX Runtime; other suffixes on their own backend")
 
-__all__ = ["AUTO_RULE", "BACKENDS", "BACKEND_NAMES", "ModelInfo", "Runner", "backend_key", "backend_name",
-           "open_runner"]
+__all__ = ["AUTO_RULE", "BACKENDS", "BACKEND_NAMES", "ModelInfo", "Runner", "backend_key",
+           "backend_name", "open_runner"]
 
 
 def backend_name(path, wanted="auto", device: str = "auto", choose: bool = False) -> str:
