@@ -7,7 +7,8 @@ images (QDQ format, which ONNX Runtime fuses into int8 convolutions; VNNI CPUs r
   sub-pixel convolutions first (`subpixel.py`, the same function), since ONNX Runtime has int8
   kernels for Conv but not ConvTranspose. OpenVINO's CPU plugin has int8 deconvolutions but its
   low-precision passes reject the sub-pixel form ("[DepthToSpaceTransformation] Argument shapes
-  are inconsistent", OpenVINO 2026.4, also with DepthToSpace spelt Reshape/Transpose/Reshape),
+  are inconsistent", OpenVINO 2026.4, also with DepthToSpace spelt Reshape/Transpose/Reshape
+  and with per-tensor weight scales),
   so `target="openvino"` quantizes the plain ConvTranspose (QDQ around it), which it compiles;
 - the output layer and everything after it stay FP32 and read the FP32 input: the residual head
   subtracts a small bone image from the input, and 8 bits would erase it (on JSRT, an all-INT8
