@@ -1,8 +1,10 @@
-"""ONNX Runtime latency, FP32 vs FP16 vs INT8 ONNX, at 256 and 512, and the Predictor end to end
-(2048² 12-bit radiograph -> masks, labels, colours, overlay, bone image), with GFLOP/s (of the
+"""ONNX Runtime latency, FP32 vs FP16 vs INT8 ONNX, at 256 and 512; the CPU runtimes side by side
+(ONNX Runtime FP32/INT8, OpenVINO f32/bf16/INT8, one group per model); and the Predictor end to
+end (2048² 12-bit radiograph -> masks, labels, colours, overlay, bone image), with GFLOP/s (of the
 FP32 graph, so the INT8 figure is an effective rate).
 
 Run:  pytest bench/bench_runtime.py --benchmark-only --benchmark-columns=median,min,max
+      pytest bench/bench_runtime.py -k cpu_runtimes --benchmark-enable  (ratios in one run)
       CXRMT_BENCH_PAPER=1 ... adds the paper's full-width MTdG (ngf 64; its export peaks at ~15 GB
       and a few minutes, so it is off by default).
       CXRMT_BENCH_SLIM_NGF (default 16) sets the slim model's width.
@@ -61,16 +63,19 @@ def _model(ngf: int, size: int, name: str = "") -> Path:
 
 
 def _variant(fp32: Path, precision: str) -> Path:
-    """The FP32, FP16 or INT8 ONNX of a benchmark model."""
+    """The FP32, FP16 or INT8 ONNX of a benchmark model ("int8": shaped for ONNX Runtime,
+    "int8-openvino": for OpenVINO)."""
     if precision == "fp32":
         return fp32
     path = MODELS / f"{fp32.stem}.{precision}.onnx"
-    if precision == "int8":
+    if precision.startswith("int8"):
         import cxrmt.export.int8 as int8
         sources = (fp32, Path(int8.__file__))    # rebuilt when the model or the exporter changes
         if not path.exists() or any(path.stat().st_mtime < p.stat().st_mtime for p in sources):
             MODELS.mkdir(parents=True, exist_ok=True)
-            int8.quantize_int8(fp32, path, [phantom(700 + 50 * s, 600, seed=s) for s in range(8)])
+            target = "openvino" if precision == "int8-openvino" else "onnxruntime"
+            int8.quantize_int8(fp32, path, [phantom(700 + 50 * s, 600, seed=s) for s in range(8)],
+                               target=target)
     return path
 
 
@@ -111,11 +116,57 @@ def test_onnxruntime_latency(benchmark, name, ngf, size, precision):
     with open_runner(path, device="cpu") as r:
         y = benchmark(r.run, x)
     assert y.shape == (1, 6, size, size) and np.isfinite(y).all()
+    _assert_close(y, y_ref, precision)
+    _report(benchmark, gflop(fp32))
+
+
+# CPU runtime -> (model variant, open_runner options); OpenVINO INT8 runs its FP32 head at the
+# backend's default precision ("auto": bf16 where the CPU has it).
+RUNTIMES = {"onnxruntime-fp32": ("fp32", {}), "onnxruntime-int8": ("int8", {}),
+            "openvino-f32": ("fp32", {"backend": "openvino", "precision": "f32"}),
+            "openvino-bf16": ("fp32", {"backend": "openvino", "precision": "bf16"}),
+            "openvino-int8": ("int8-openvino", {"backend": "openvino"})}
+
+
+def _assert_close(y, y_ref, precision: str) -> None:
+    """FP32 runs agree to rounding; bf16 and INT8 (calibrated on phantoms here) are judged by
+    their bulk error, not one pixel."""
     err = np.abs(y - y_ref)
-    if precision == "int8":   # calibrated on phantoms here: judged by its bulk, not one pixel
-        assert np.percentile(err, 99) < 0.1 and err.mean() < 0.01, np.percentile(err, [99, 99.9])
+    if precision == "fp32":
+        assert err.max() < 1e-4, err.max()
+    elif precision == "fp16":
+        assert err.max() < 0.05, err.max()
     else:
-        assert err.max() < {"fp32": 1e-4, "fp16": 0.05}[precision]
+        assert np.percentile(err, 99) < 0.1 and err.mean() < 0.01, np.percentile(err, [99, 99.9])
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("name, ngf, size", [p.values[:3] for p in _params(("fp32",))
+                                             if p.values[0] in ("shipped", "paper")])
+def test_cpu_runtimes(benchmark, name, ngf, size, runtime):
+    """The shipped and paper-width MTdG on each CPU runtime, one group per model, so the
+    ratios to ONNX Runtime FP32 (today's default) come from one run."""
+    from cxrmt.export.flops import gflop
+    from cxrmt.runtime.cpu import cpu_has_bf16
+
+    if name == "paper" and not PAPER:
+        pytest.skip("paper-width MTdG: set CXRMT_BENCH_PAPER=1 (its export peaks at ~15 GB)")
+    variant, options = RUNTIMES[runtime]
+    if "backend" in options:
+        pytest.importorskip("openvino", reason="OpenVINO is not installed (cxrmt[openvino])")
+    if options.get("precision") == "bf16" and not cpu_has_bf16():
+        pytest.skip("this CPU has no AVX512-BF16/AMX")
+    fp32 = _model(ngf, size, name)
+    path = _variant(fp32, variant)
+    benchmark.group = f"cpu-runtimes-{name}-{size}"
+    with Predictor(fp32, device="cpu") as p:   # a chest-like input inside INT8's calibration
+        x = p.model_input(phantom(900, 800, seed=42))
+        y_ref = p.runner.run(x)
+    with open_runner(path, device="cpu", **options) as r:   # one runtime at a time
+        y = benchmark(r.run, x)
+        benchmark.extra_info["precision"] = getattr(r, "inference_precision", variant)
+    assert y.shape == (1, 6, size, size) and np.isfinite(y).all()
+    _assert_close(y, y_ref, "fp32" if runtime.endswith(("fp32", "f32")) else "reduced")
     _report(benchmark, gflop(fp32))
 
 

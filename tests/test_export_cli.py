@@ -61,3 +61,37 @@ def test_half_weights_step_writes_and_checks(tmp_path, capsys):
     assert "stored as FP16" in capsys.readouterr().out
     from cxrmt.runtime.metadata import read_onnx_metadata
     assert read_onnx_metadata(tmp_path / "m.w16.onnx")["cxrmt.weights_storage"] == "fp16"
+
+
+def test_openvino_options_are_checked_before_any_step(tmp_path):
+    model = affine_model(tmp_path / "m.onnx", 16)
+    with pytest.raises(ValueError, match="written as OUT.xml"):
+        _run([model, "--openvino", str(tmp_path / "m.ir")])
+    with pytest.raises(ValueError, match="--int8-target is for --int8"):
+        _run([model, "--int8-target", "openvino"])
+    with pytest.raises(ValueError, match="pass --openvino OUT.xml too"):
+        _run([model, "--int8", "--int8-target", "openvino", "--calibrate", model])
+    with pytest.raises(ValueError, match="--openvino-half-weights is for --openvino"):
+        _run([model, "--openvino-half-weights"])
+    assert sorted(os.listdir(tmp_path)) == ["m.onnx"]
+
+
+def test_openvino_ir_and_its_int8_are_written_and_checked(tmp_path, capsys):
+    pytest.importorskip("openvino", reason="--openvino needs cxrmt[openvino]")
+    from test_runtime_fixtures import chest
+    from cxrmt.io.writers import write_png
+    from cxrmt.runtime import open_runner
+
+    model = affine_model(tmp_path / "m.onnx", 32)
+    for s in range(3):
+        write_png(tmp_path / f"c{s}.png", (chest(200, 180, seed=s) >> 4).astype("uint8"))
+    xml = str(tmp_path / "ir" / "m.xml")
+    assert _run([model, "--openvino", xml, "--int8", "--calibrate", str(tmp_path / "c0.png"),
+                 str(tmp_path / "c1.png"), "--check-images", str(tmp_path / "c2.png")]) == 0
+    out = capsys.readouterr().out
+    assert "m.xml: OpenVINO IR check passed" in out and "m.int8.xml: INT8 OpenVINO IR" in out
+    assert sorted(os.listdir(tmp_path / "ir")) == ["m.bin", "m.int8.bin", "m.int8.xml", "m.xml"]
+    assert not (tmp_path / "m.int8.onnx").exists()      # the target was OpenVINO
+    with open_runner(xml) as a, open_runner(xml[:-4] + ".int8.xml") as b:
+        assert (a.info.precision, b.info.precision) == ("fp32", "int8")
+        assert b.info.meta["cxrmt.int8_target"] == "openvino"

@@ -1,6 +1,7 @@
 """`cxrmt export`: Keras generator -> checked ONNX [-> FP16 ONNX] [-> INT8 ONNX]
-[-> TensorRT engine] [-> Triton repository]. Heavy packages load only inside the steps that use
-them; each invocation is its own process, as a full-width export needs ~12 GB."""
+[-> OpenVINO IR, FP32 or INT8] [-> TensorRT engine] [-> Triton repository]. Heavy packages load
+only inside the steps that use them; each invocation is its own process, as a full-width export
+needs ~12 GB."""
 
 import os
 
@@ -33,6 +34,18 @@ def register(subparsers) -> None:
     p.add_argument("--int8", action="store_true",
                    help="also write and check OUT.int8.onnx for CPUs: int8 weights and "
                         "activations calibrated on --calibrate, output layer kept FP32")
+    p.add_argument("--int8-target", choices=("onnxruntime", "openvino"),
+                   help="the runtime --int8 is shaped for: onnxruntime writes OUT.int8.onnx "
+                        "(transposed convolutions made sub-pixel), openvino writes "
+                        "OPENVINO.int8.xml beside --openvino's IR (plain transposed "
+                        "convolutions, which OpenVINO runs in int8; its CPU plugin rejects the "
+                        "sub-pixel form). Default: openvino with --openvino, else onnxruntime")
+    p.add_argument("--openvino", metavar="OUT.xml",
+                   help="also write and check an OpenVINO IR (OUT.xml + OUT.bin, the cxrmt "
+                        "metadata in its rt_info), checked in f32 and, where the CPU has it, "
+                        "bf16")
+    p.add_argument("--openvino-half-weights", action="store_true",
+                   help="store the IR's weights as FP16 (half the file; maths unchanged)")
     p.add_argument("--calibrate", nargs="+", default=(), metavar="PATH",
                    help="radiographs (files, folders, globs) whose activation ranges calibrate "
                         "--int8; a few dozen real ones from the target scanner")
@@ -62,13 +75,18 @@ def _export(args) -> int:
         raise FileNotFoundError(f"{args.model}: no such model file")
     if args.adopt and not (args.engine and args.model.lower().endswith(".onnx")):
         raise ValueError("--adopt needs MODEL.onnx and --engine ENGINE")
+    int8_target = _int8_target(args)
     calibration = _calibration(args)
     fp32, fp16 = _onnx_step(args)
     if args.fp16 and fp16 is None:
         fp16 = _fp16_step(fp32, args)
     if args.half_weights:
         _half_weights_step(fp32, args)
-    if args.int8:
+    if args.openvino:
+        _openvino_step(fp32, args)
+    if args.int8 and int8_target == "openvino":
+        _int8_openvino_step(fp32, args, calibration)
+    elif args.int8:
         _int8_step(fp32, args, calibration)
     served = fp16 or fp32
     if args.engine:
@@ -132,6 +150,60 @@ def _int8_step(fp32: str, args, calibration: list) -> str:
           f"{report['bytes'] / 2**20:.1f} MiB; {_agreement(r)}, bone PSNR "
           f">= {r['psnr_min_db']:.1f} dB)")
     return out
+
+
+def _openvino_step(fp32: str, args) -> str:
+    from .openvino_ir import convert_ir
+    out = args.openvino
+    report = convert_ir(fp32, out, check=lambda tmp: _check_ir(fp32, tmp, args, "OpenVINO", out),
+                        half_weights=args.openvino_half_weights)
+    print(f"{out}: OpenVINO IR check passed ({report['bytes'] / 2**20:.1f} MiB of weights; "
+          f"{_ir_agreement(report['check'])})")
+    return out
+
+
+def _int8_openvino_step(fp32: str, args, calibration: list) -> str:
+    """OPENVINO.int8.xml: the INT8 quantization without the sub-pixel rewrite, as an IR."""
+    import tempfile
+
+    from .int8 import quantize_int8
+    from .openvino_ir import convert_ir
+    out = os.path.splitext(args.openvino)[0] + ".int8.xml"
+    with tempfile.TemporaryDirectory(prefix="cxrmt-int8-openvino-") as tmp:
+        qdq = os.path.join(tmp, "int8.onnx")
+        report = quantize_int8(fp32, qdq, calibration, target="openvino")
+        ir = convert_ir(qdq, out, check=lambda x: _check_ir(fp32, x, args, "INT8 (OpenVINO)", out))
+    print(f"{out}: INT8 OpenVINO IR check passed ({report['images']} calibration images, "
+          f"{ir['bytes'] / 2**20:.1f} MiB of weights; {_ir_agreement(ir['check'])})")
+    return out
+
+
+def _check_ir(fp32: str, xml: str, args, label: str, name: str) -> dict:
+    """{precision hint: check report} for an IR on OpenVINO under each hint this CPU runs."""
+    from .openvino_ir import check_hints
+    from .precision import check_precision
+    return {hint: check_precision(fp32, xml, *_check_set(args), label=f"{label} {hint}",
+                                  name=name, precision=hint) for hint in check_hints()}
+
+
+def _ir_agreement(checks: dict) -> str:
+    return "; ".join(f"{hint}: {_agreement(r)}, bone PSNR >= {r['psnr_min_db']:.1f} dB"
+                     for hint, r in checks.items())
+
+
+def _int8_target(args) -> str:
+    """--int8-target, checked (with --openvino's options) before any step runs."""
+    if args.int8_target and not args.int8:
+        raise ValueError("--int8-target is for --int8")
+    if args.openvino and not args.openvino.lower().endswith(".xml"):
+        raise ValueError(f"--openvino {args.openvino}: an OpenVINO IR is written as OUT.xml")
+    if args.openvino_half_weights and not args.openvino:
+        raise ValueError("--openvino-half-weights is for --openvino")
+    target = args.int8_target or ("openvino" if args.openvino else "onnxruntime")
+    if args.int8 and target == "openvino" and not args.openvino:
+        raise ValueError("--int8-target openvino writes OUT.int8.xml beside the IR: pass "
+                         "--openvino OUT.xml too")
+    return target
 
 
 def _write_checked(fp32: str, out: str, write, args, label: str) -> tuple:

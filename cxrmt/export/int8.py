@@ -3,8 +3,13 @@
 Weights are int8 per output channel, activations uint8 with ranges measured on the calibration
 images (QDQ format, which ONNX Runtime fuses into int8 convolutions; VNNI CPUs run those up to
 4x faster than FP32). Two choices keep the task intact:
-- the decoder's transposed convolutions become sub-pixel convolutions first (`subpixel.py`,
-  the same function), since ONNX Runtime has int8 kernels for Conv but not ConvTranspose;
+- for ONNX Runtime (`target="onnxruntime"`), the decoder's transposed convolutions become
+  sub-pixel convolutions first (`subpixel.py`, the same function), since ONNX Runtime has int8
+  kernels for Conv but not ConvTranspose. OpenVINO's CPU plugin has int8 deconvolutions but its
+  low-precision passes reject the sub-pixel form ("[DepthToSpaceTransformation] Argument shapes
+  are inconsistent", OpenVINO 2026.4, also with DepthToSpace spelt Reshape/Transpose/Reshape
+  and with per-tensor weight scales),
+  so `target="openvino"` quantizes the plain ConvTranspose (QDQ around it), which it compiles;
 - the output layer and everything after it stay FP32 and read the FP32 input: the residual head
   subtracts a small bone image from the input, and 8 bits would erase it (on JSRT, an all-INT8
   model dropped BSR from 0.56 to 0.34; see MODEL_CARD.md for the kept-FP32 figures).
@@ -28,6 +33,7 @@ from .half_weights import unpack_half_weights
 from .subpixel import rewrite_conv_transposes
 
 REWRITE_ATOL = 1e-4    # the sub-pixel graph must equal the original (FP32 rounding only)
+TARGETS = ("onnxruntime", "openvino")    # the runtime an INT8 graph is shaped for
 
 
 def output_layer_nodes(model) -> list:
@@ -75,16 +81,19 @@ def _max_difference(path, x, reference) -> float:
         return float(np.abs(r.run(x) - reference).max())
 
 
-def quantize_int8(src, dst, calibration) -> dict:
-    """Write `dst`, the INT8 ONNX of the FP32 ONNX `src`, calibrated on `calibration` images.
+def quantize_int8(src, dst, calibration, target="onnxruntime") -> dict:
+    """Write `dst`, the INT8 ONNX of the FP32 ONNX `src`, calibrated on `calibration` images,
+    in the form `target` (TARGETS) runs fastest (recorded as cxrmt.int8_target).
     Returns {"rewritten": transposed convolutions made sub-pixel, "images": n, "bytes": size}."""
+    if target not in TARGETS:
+        raise ValueError(f"INT8 target must be one of {', '.join(TARGETS)} (got {target!r})")
     onnx, model, meta = load_fp32_onnx(src)
     q = require("onnxruntime.quantization", "train")
     xs, reference = calibration_inputs(src, calibration)
     unpack_half_weights(model)          # FP16-stored weights (the shipped model) as constants
     name_unnamed_nodes(model.graph)
     head = output_layer_nodes(model)
-    rewritten = rewrite_conv_transposes(model, keep=set(head))
+    rewritten = rewrite_conv_transposes(model, keep=set(head)) if target == "onnxruntime" else 0
     with tempfile.TemporaryDirectory(prefix="cxrmt-int8-") as tmp:
         sub, out = os.path.join(tmp, "subpixel.onnx"), os.path.join(tmp, "int8.onnx")
         onnx.save(model, sub)
@@ -106,6 +115,7 @@ def quantize_int8(src, dst, calibration) -> dict:
     read_fp32_in_head(quantized.graph, set(head))
     meta.pop(md.PREFIX + "weights_storage", None)     # int8 now, whatever the source stored
     md.set_onnx_metadata(quantized, {**meta, md.PREFIX + "precision": "int8",
+                                     md.PREFIX + "int8_target": target,
                                      md.PREFIX + "int8_calibration_images": str(len(xs))})
     onnx.checker.check_model(quantized)
     data = quantized.SerializeToString()

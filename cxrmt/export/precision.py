@@ -73,18 +73,21 @@ def failures(report: dict) -> list:
 
 
 def check_precision(fp32_path, other_path, images=None, truths=None, label="FP16",
-                    name=None) -> dict:
+                    name=None, **other_options) -> dict:
     """Compare `other_path` (`label`: FP16, INT8...) with its FP32 source on `images` (paths,
     Radiographs or arrays, any iterable; default: chest phantoms), with `truths` (see `compare`)
-    when given; `name`: how messages call the model (default `other_path`). Raises
-    PrecisionCheckError on overflow or a task-level loss."""
+    when given; `name`: how messages call the model (default `other_path`); `other_options` go
+    to its runner (e.g. backend="openvino", precision="bf16"; the FP32 source always runs on
+    its suffix's own backend, ONNX Runtime for .onnx). Raises PrecisionCheckError on overflow
+    or a task-level loss."""
 
 
     if images is None:
         images = [phantom(600, 520, 0), phantom(700, 700, 1)]
     mine, theirs = itertools.tee(images)
     options = dict(bone_dtype="uint16", device="cpu")
-    with Predictor(fp32_path, **options) as p32, Predictor(other_path, **options) as low:
+    with Predictor(fp32_path, **options) as p32, \
+            Predictor(other_path, **options, **other_options) as low:
         report = compare(_run(p32, mine, "FP32"), _run(low, theirs, label), truths)
     name = name or other_path
     if report["images"] == 0:

@@ -7,6 +7,7 @@ import os
 
 from ..data.synth import write_drr_dataset
 from ..model.variants import get_variant
+from ..runtime.cpu import cpu_has_bf16
 from . import data as data_mod
 
 log = logging.getLogger(__name__)
@@ -51,16 +52,6 @@ def is_chief() -> bool:
     if task.get("type") == "chief":
         return True
     return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in cluster
-
-
-def cpu_has_bf16() -> bool:
-    """AVX512-BF16 or AMX-BF16 in /proc/cpuinfo (Linux); False where it cannot be read."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            flags = fh.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def has_gpu() -> bool:
