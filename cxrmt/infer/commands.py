@@ -24,7 +24,8 @@ def register(subparsers) -> None:
                    help="model (.onnx, .engine/.plan, .keras, SavedModel); default: the shipped "
                         "ONNX model")
     p.add_argument("--backend", default="auto", choices=("auto", *BACKEND_NAMES),
-                   help="check that the model runs on this backend (auto: by the model's suffix)")
+                   help="the backend that runs the model (auto: OpenVINO for an FP32 .onnx on "
+                        "the CPU where it is installed, else the one of the model's suffix)")
     p.add_argument("--alpha", type=_byte, default=128, metavar="0-255",
                    help="overlay opacity of the organ colours (default 128)")
     p.add_argument("--clean", action="store_true",
@@ -105,7 +106,7 @@ def _run(args, files) -> list:
                         invert=args.invert, force=args.force)
     check_output_folders(files, opts)   # a wrong --out fails now, not after every inference
     model = args.model or default_model()
-    backend = backend_name(model, args.backend)
+    backend = backend_name(model, args.backend, choose=True)   # what open_runner will run
     if args.dicom_out:
         from cxrmt._optional import require
         from cxrmt.io.dicom import is_dicom
@@ -121,7 +122,7 @@ def _run(args, files) -> list:
     with Predictor(model, preprocess=PreprocessOptions(window=window, percentile=percentile),
                    decode=DecodeOptions(bone_dtype="uint16"),
                    overlay=OverlayOptions(alpha=args.alpha), clean=args.clean,
-                   flip_tta=args.flip_tta,
+                   flip_tta=args.flip_tta, backend=backend,
                    kernel_device="cpu" if args.flip_tta else "auto") as predictor:
         return infer_paths(predictor, files, opts, model_record(predictor, model, backend),
                            quiet=args.quiet)
