@@ -64,7 +64,7 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except (CxrmtError, ValueError, OSError, ImportError, MemoryError) as exc:
-        message = str(exc) or type(exc).__name__
+        message = " ".join(str(exc).split()) or type(exc).__name__   # one line, always
         print(f"cxrmt {args.command}: error: {message}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt as exc:

@@ -1,0 +1,199 @@
+"""What a careful user feeds `cxrmt infer` that used to crash it, lose data or lie: broken
+models, interrupted runs (kill, SIGTERM), stale temporaries, two runs on one folder, outputs that
+cannot be written."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from cxrmt.cli import main
+from cxrmt.io import locks, writers
+from cxrmt.io.inputs import expand
+from cxrmt.io.writers import TMP_MARK, write_png
+from test_runtime_fixtures import affine_model, chest
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return str(affine_model(tmp_path_factory.mktemp("m") / "mt.onnx", SIZE, "nchw", "mt"))
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(3):
+        write_png(d / f"case{i}.png", (chest(60, 50, seed=i) >> 4).astype(np.uint8))
+    return d
+
+
+def infer(*args):
+    return main(["infer", *map(str, args), "--quiet"])
+
+
+def leftovers(folder) -> list:
+    return sorted(n for n in os.listdir(folder) if TMP_MARK in n or locks.LOCK_MARK in n)
+
+
+# -- broken models -------------------------------------------------------------------------------
+@pytest.mark.parametrize("content", [b"not a model at all", "truncated"])
+def test_a_broken_model_is_one_line_naming_the_file(model, folder, tmp_path, capsys, content):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(open(model, "rb").read()[:200] if content == "truncated" else content)
+    assert infer(folder / "case0.png", "--model", bad, "--out", tmp_path / "o") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(bad) in err[0] and "Traceback" not in err[0], err
+
+
+def test_a_model_of_the_wrong_shape_names_the_file(tmp_path, folder, capsys):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 128, 128, 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 128, 128, 1])])
+    path = tmp_path / "odd.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    assert infer(folder / "case0.png", "--model", path, "--out", tmp_path / "o",
+                 "--backend", "onnxruntime") == 1
+    err = capsys.readouterr().err
+    assert f"{path}: cannot tell the layout" in err
+
+
+# -- the output set: JSON last, fsync, incomplete sets redone ------------------------------------
+def test_the_json_is_renamed_last_and_every_file_is_synced(model, folder, tmp_path, monkeypatch):
+    replaced, synced = [], []
+    real_replace, real_fsync = os.replace, os.fsync
+    monkeypatch.setattr(writers.os, "replace", lambda a, b: (replaced.append(b), real_replace(a, b)))
+    monkeypatch.setattr(writers.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    out = tmp_path / "out"
+    assert infer(folder / "case0.png", "--model", model, "--out", out, "--masks") == 0
+    names = [os.path.basename(p) for p in replaced if "case0" in os.path.basename(p)]
+    assert len(names) == 7 and names[-1] == "case0.json", names
+    assert len(synced) >= 7   # each staged file (and the folder) reaches the disk first
+
+
+def test_a_set_without_its_json_is_redone_without_force(model, folder, tmp_path):
+    out = tmp_path / "out"
+    assert infer(folder, "--model", model, "--out", out) == 0
+    os.unlink(out / "case1.json")            # a kill between the images and the JSON, formerly
+    (out / "case2_seg.png").unlink()          # or between two images
+    before = (out / "case0.json").stat().st_mtime_ns
+    assert infer(folder, "--model", model, "--out", out) == 1   # case0 is complete: "exists"
+    assert (out / "case1.json").exists() and (out / "case2_seg.png").exists()
+    assert (out / "case0.json").stat().st_mtime_ns == before
+    rec = json.loads((out / "case1.json").read_text())
+    assert set(rec["outputs"].values()) <= set(os.listdir(out))
+
+
+def test_a_failing_write_leaves_no_file_of_the_set(model, folder, tmp_path, monkeypatch):
+    from cxrmt.infer import run as infer_run
+    real = infer_run._record
+
+    def broken(*a, **k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(infer_run, "_record", broken)
+    out = tmp_path / "out"
+    assert infer(folder / "case0.png", "--model", model, "--out", out) == 1
+    assert os.listdir(out) == []
+    monkeypatch.setattr(infer_run, "_record", real)
+
+
+# -- temporaries ---------------------------------------------------------------------------------
+def test_temporaries_are_hidden_marked_and_never_inputs(tmp_path):
+    tmp = writers.temp_path(tmp_path / "x_bse.png")
+    name = os.path.basename(tmp)
+    assert name.startswith(".") and TMP_MARK in name and not name.endswith(".png")
+    write_png(tmp_path / "real.png", np.zeros((4, 4), np.uint8))
+    write_png(tmp_path / ".hidden.png", np.zeros((4, 4), np.uint8))
+    files, _ = expand([str(tmp_path)])
+    assert [os.path.basename(f) for f in files] == ["real.png"]
+
+
+def test_stale_temporaries_are_swept_at_start_fresh_ones_kept(model, folder, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    stale, fresh = out / f".case0_bse.png.abc{TMP_MARK}", out / f".other.png.def{TMP_MARK}"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"being written")
+    old = time.time() - 2 * writers.STALE_SECONDS
+    os.utime(stale, (old, old))
+    (out / "keep.txt").write_text("mine")
+    os.utime(out / "keep.txt", (old, old))
+    assert infer(folder / "case0.png", "--model", model, "--out", out) == 0
+    assert not stale.exists() and fresh.exists() and (out / "keep.txt").exists()
+
+
+# -- two runs on one folder ----------------------------------------------------------------------
+def test_a_set_locked_by_another_run_is_skipped_with_a_message(model, folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    lock = locks.lock_path(str(out), "case1")
+    fd = locks.acquire(lock)    # "another run" is writing case1
+    try:
+        assert infer(folder, "--model", model, "--out", out) == 1
+    finally:
+        locks.release(lock, fd)
+    err = capsys.readouterr().err
+    assert "case1.png" in err and "another cxrmt run" in err
+    assert (out / "case0.json").exists() and (out / "case2.json").exists()
+    assert not (out / "case1.json").exists() and leftovers(out) == []
+
+
+def test_locks_exclude_each_other_and_are_removed(tmp_path):
+    path = str(tmp_path / ".a.cxrmt-lock")
+    fd = locks.acquire(path)
+    code = ("import sys; from cxrmt.io import locks\n"
+            "try:\n    locks.acquire(sys.argv[1])\nexcept locks.Busy:\n    sys.exit(3)\n")
+    assert subprocess.run([sys.executable, "-c", code, path], cwd=tmp_path).returncode == 3
+    locks.release(path, fd)
+    assert not os.path.exists(path)
+    assert subprocess.run([sys.executable, "-c", code, path], cwd=tmp_path).returncode == 0
+
+
+# -- outputs that cannot be written: refused before any inference --------------------------------
+def test_out_that_cannot_be_a_folder_fails_before_the_model_loads(folder, tmp_path, capsys):
+    regular = tmp_path / "results.txt"
+    regular.write_text("x")
+    missing_model = tmp_path / "no-such-model.onnx"   # never opened: the check comes first
+    for out in (regular, regular / "sub"):
+        assert infer(folder, "--model", missing_model, "--out", out) == 1
+        err = capsys.readouterr().err
+        assert str(out) in err and "no-such-model" not in err, err
+
+
+# -- SIGTERM -------------------------------------------------------------------------------------
+def test_sigterm_finishes_or_removes_every_set_and_exits_143(tmp_path):
+    """A kill (container stop, scheduler) is handled like Ctrl-C: no traceback, no temporary,
+    every output set complete (with its JSON) or absent."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(40):
+        write_png(src / f"c{i:02d}.png", (chest(768, 768, seed=i) >> 4).astype(np.uint8))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "cxrmt.cli", "infer", str(src), "--out",
+                             str(out), "--masks"], cwd=tmp_path, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out.exists() and any(
+            n.endswith(".json") for n in os.listdir(out))):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "interrupted (SIGTERM)" in err, err
+    names = os.listdir(out)
+    assert leftovers(out) == []
+    stems = {n.split("_")[0].split(".")[0] for n in names}
+    done = [s for s in stems if f"{s}.json" in names]
+    assert done and len(done) < 40
+    for s in stems:
+        assert f"{s}.json" in names, f"{s}: a set without its JSON"
+        json_rec = json.loads((out / f"{s}.json").read_text())
+        assert set(json_rec["outputs"].values()) <= set(names)
