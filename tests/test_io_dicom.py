@@ -1,5 +1,6 @@
 """DICOM reading: LUTs, polarity, bit depth, spacing, errors (fixtures made with pydicom)."""
 
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -143,3 +144,16 @@ def test_voi_lut_sequence_is_applied(tmp_path):
     rg = read_image(path)
     assert rg.meta["voi"] == "voi_lut"
     assert np.allclose(rg.pixels, lut[px] / 4095.0, atol=1e-6)
+
+
+def test_reading_makes_one_float64_image_at_a_time(tmp_path):
+    px = (np.arange(256 * 256) % 4096).astype(np.uint16).reshape(256, 256)
+    path = make_dicom(tmp_path / "big.dcm", px, "MONOCHROME1", WindowCenter=2048, WindowWidth=4000)
+    tracemalloc.start()
+    try:
+        read_image(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # file bytes 2 + stored 2 + float64 8 + float32 result 4 = 16 bytes a pixel (was 28)
+    assert peak < 18 * px.size

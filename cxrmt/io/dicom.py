@@ -88,12 +88,23 @@ def _mask_bits(path, arr, ds, strict: bool):
 
 
 def _window(x, center, width, function="LINEAR"):
-    """DICOM PS3.3 C.11.2.1.2 window to [0, 1]."""
+    """DICOM PS3.3 C.11.2.1.2 window to [0, 1], computed in place in the float64 `x` (the
+    formula's operations in its order, without its full-size temporaries)."""
     if function == "SIGMOID":
-        return 1.0 / (1.0 + np.exp(-4.0 * (x - center) / width))
+        np.subtract(x, center, out=x)
+        np.multiply(x, -4.0, out=x)
+        np.divide(x, width, out=x)
+        np.exp(x, out=x)
+        np.add(x, 1.0, out=x)
+        return np.divide(1.0, x, out=x)
     if function == "LINEAR_EXACT":
-        return np.clip((x - center) / width + 0.5, 0.0, 1.0)
-    return np.clip((x - (center - 0.5)) / (width - 1.0) + 0.5, 0.0, 1.0)
+        np.subtract(x, center, out=x)
+        np.divide(x, width, out=x)
+    else:
+        np.subtract(x, center - 0.5, out=x)
+        np.divide(x, width - 1.0, out=x)
+    np.add(x, 0.5, out=x)
+    return np.clip(x, 0.0, 1.0, out=x)
 
 
 def _first(value):
@@ -128,7 +139,8 @@ def _modality_range(ds):
 
 
 def _voi(ds, values):
-    """Apply VOI LUT sequence or window centre/width; else scale the modality range to [0, 1]."""
+    """Apply VOI LUT sequence or window centre/width; else scale the modality range to [0, 1].
+    A window or the range scaling overwrites `values` (float64, the caller's own copy)."""
     if "VOILUTSequence" in ds:
         # LUT lookup wants integer inputs; rescaled values are integral unless slope is odd.
         whole = values.astype(np.int64) if np.array_equal(values, np.round(values)) else values
@@ -139,7 +151,8 @@ def _voi(ds, values):
         func = str(getattr(ds, "VOILUTFunction", "LINEAR") or "LINEAR").upper()
         return _window(values, _first(ds.WindowCenter), _first(ds.WindowWidth), func), "window"
     lo, hi = _modality_range(ds)
-    return (values - lo) / max(hi - lo, 1e-12), "full_range"
+    np.subtract(values, lo, out=values)
+    return np.divide(values, max(hi - lo, 1e-12), out=values), "full_range"
 
 
 def _spacing(ds):
@@ -172,9 +185,12 @@ def read_dicom(path, invert: bool = False, *, max_pixels=DEFAULT_MAX_PIXELS,
         raise ImageFormatError(path, f"unsupported PhotometricInterpretation {photometric}")
     stored = _stored_pixels(path, ds, strict)
     values = np.asarray(_lut_funcs()[0](stored, ds), dtype=np.float64)
-    unit, voi = _voi(ds, values)
+    if np.may_share_memory(values, stored):     # float pixel data, no rescale: not ours to
+        values = values.copy()                  # overwrite (pydicom caches pixel_array)
+    unit, voi = _voi(ds, values)                # in place, but for a VOI LUT
+    del values                                  # one full-size float64 at a time
     if (photometric == "MONOCHROME1") != bool(invert):
-        unit = 1.0 - unit
+        np.subtract(1.0, unit, out=unit)
     spacing, spacing_tag = _spacing(ds)
     meta = {"photometric": photometric, "bits_stored": int(getattr(ds, "BitsStored", 0)),
             "voi": voi, "spacing_tag": spacing_tag}
