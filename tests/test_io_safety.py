@@ -153,3 +153,11 @@ def test_invert_and_grey_check_make_no_full_size_temporaries():
     assert _peak(rg.inverted) < 1.2 * a.nbytes      # the result only (was float64: 4x more)
     rgb = np.zeros((512, 512, 3), np.uint16)
     assert _peak(raster.to_gray, "x.png", rgb) < 1.2 * a.nbytes
+
+
+def test_libjpeg_warning_becomes_a_warning(tmp_path, capfd):
+    data = cv2.imencode(".jpg", np.full((32, 32), 100, np.uint8))[1].tobytes()
+    (tmp_path / "x.jpg").write_bytes(data[:-2] + b"\x00\x00\x00" + data[-2:])  # junk before EOI
+    with pytest.warns(UserWarning, match=r"x.jpg: Corrupt JPEG data: \d+ extraneous bytes"):
+        assert read_image(tmp_path / "x.jpg").pixels.shape == (32, 32)
+    assert "Corrupt" not in capfd.readouterr().err
