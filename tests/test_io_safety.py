@@ -161,3 +161,14 @@ def test_libjpeg_warning_becomes_a_warning(tmp_path, capfd):
     with pytest.warns(UserWarning, match=r"x.jpg: Corrupt JPEG data: \d+ extraneous bytes"):
         assert read_image(tmp_path / "x.jpg").pixels.shape == (32, 32)
     assert "Corrupt" not in capfd.readouterr().err
+
+
+def test_memory_error_after_decoding_is_a_per_file_error(tmp_path, monkeypatch):
+    write_png(tmp_path / "a.png", np.zeros((4, 4, 3), np.uint8))
+
+    def no_memory(*_):
+        raise MemoryError
+
+    monkeypatch.setattr(raster, "to_gray", no_memory)
+    with pytest.raises(ImageFormatError, match="a.png: not enough memory"):
+        read_image(tmp_path / "a.png")

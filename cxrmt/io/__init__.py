@@ -32,9 +32,12 @@ def read_image(path, invert: bool = False, *, max_pixels=DEFAULT_MAX_PIXELS,
 
     if not os.path.isfile(path):
         raise ImageFormatError(path, "no such file")
-    if is_dicom(path):
-        return read_dicom(path, invert=invert, max_pixels=max_pixels, strict=strict)
-    if os.fspath(path).lower().endswith(".img"):
-        rg = read_jsrt_img(path, max_pixels=max_pixels)
-        return rg.inverted() if invert else rg
-    return read_raster(path, invert=invert, max_pixels=max_pixels, strict=strict)
+    try:
+        if is_dicom(path):
+            return read_dicom(path, invert=invert, max_pixels=max_pixels, strict=strict)
+        if os.fspath(path).lower().endswith(".img"):
+            rg = read_jsrt_img(path, max_pixels=max_pixels)
+            return rg.inverted() if invert else rg
+        return read_raster(path, invert=invert, max_pixels=max_pixels, strict=strict)
+    except MemoryError as exc:   # a large image under the limit on a small machine: this file
+        raise ImageFormatError(path, "not enough memory to read it") from exc
