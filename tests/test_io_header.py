@@ -2,6 +2,7 @@
 TIFF byte orders, every JPEG flavour Pillow writes)."""
 
 import io
+import struct
 
 import cv2
 import numpy as np
@@ -56,3 +57,13 @@ def test_big_endian_and_multipage_tiff():
                                   b"MM\x00*\x00\x00\x00\x08\x00\x01"])
 def test_unknown_or_damaged_headers_give_none(data):
     assert image_size(data) is None
+
+
+def test_hostile_tiff_chain_is_walked_quickly():
+    # Page 1 is 7 x 5; its next-IFD pointer loops back to itself, and a second copy of the
+    # header claims 65535 entries: both end the walk.
+    ifd = struct.pack("<H", 2) + struct.pack("<HHII", 256, 4, 1, 7) \
+        + struct.pack("<HHII", 257, 4, 1, 5) + struct.pack("<I", 8)
+    assert tiff_pages(b"II*\x00" + struct.pack("<I", 8) + ifd) == [(5, 7)]
+    huge = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 65535) + bytes(64)
+    assert tiff_pages(huge) == []

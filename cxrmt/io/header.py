@@ -20,7 +20,8 @@ DEFAULT_MAX_PIXELS = 100_000_000
 _PNG = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers SOF0..SOF15, less DHT (C4), JPG (C8) and DAC (CC).
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-_MAX_TIFF_PAGES = 100_000  # a cycle in a damaged IFD chain must not loop forever
+# A damaged or hostile IFD chain (cycles, huge entry counts) must not take long to walk.
+_MAX_TIFF_PAGES, _MAX_TIFF_ENTRIES = 100_000, 1_000_000
 
 
 def check_pixels(path, size, max_pixels) -> None:
@@ -88,31 +89,41 @@ def tiff_pages(data) -> list:
     """[(height, width)] of every page (IFD) of a classic or Big TIFF, in file order; pages whose
     size fields are missing are left out; [] when `data` is not a TIFF."""
     order = {b"II": "<", b"MM": ">"}.get(data[:2])
-    if order is None or len(data) < 8:
+    if order is None or len(data) < 16:
         return []
     big = struct.unpack(order + "H", data[2:4])[0] == 43
     off_fmt, count_fmt, entry = ("Q", "Q", 20) if big else ("I", "H", 12)
     offset = struct.unpack_from(order + off_fmt, data, 8 if big else 4)[0]
-    pages, seen = [], set()
+    pages, seen, budget = [], set(), _MAX_TIFF_ENTRIES
     while offset and offset not in seen and len(seen) < _MAX_TIFF_PAGES:
         seen.add(offset)
         try:
             (count,) = struct.unpack_from(order + count_fmt, data, offset)
             start = offset + struct.calcsize(count_fmt)
-            tags = {}
-            for k in range(count):
-                tag, typ = struct.unpack_from(order + "HH", data, start + k * entry)
-                if tag in (256, 257):           # ImageWidth, ImageLength: SHORT, LONG or LONG8
-                    value_at = start + k * entry + (12 if big else 8)
-                    fmt = {3: "H", 4: "I", 16: "Q"}.get(typ)
-                    if fmt:
-                        tags[tag] = struct.unpack_from(order + fmt, data, value_at)[0]
+            budget -= count
+            if budget < 0 or start + count * entry > len(data):
+                break                           # damaged or hostile: no more pages
+            size = _ifd_size(data, order, big, start, count, entry)
             (offset,) = struct.unpack_from(order + off_fmt, data, start + count * entry)
         except struct.error:                    # chain runs past the end of the file
             break
-        if 256 in tags and 257 in tags:
-            pages.append((tags[257], tags[256]))
+        if size:
+            pages.append(size)
     return pages
+
+
+def _ifd_size(data, order, big, start, count, entry):
+    """(ImageLength, ImageWidth) of one IFD's entries (SHORT, LONG or LONG8), or None."""
+    tags, value_at = {}, 12 if big else 8       # where an entry's value sits
+    for k in range(count):
+        at = start + k * entry
+        tag, typ = struct.unpack_from(order + "HH", data, at)
+        fmt = {3: "H", 4: "I", 16: "Q"}.get(typ)
+        if tag in (256, 257) and fmt:
+            tags[tag] = struct.unpack_from(order + fmt, data, at + value_at)[0]
+            if len(tags) == 2:
+                return tags[257], tags[256]
+    return None
 
 
 def _gif(data):
