@@ -1,5 +1,8 @@
 """DICOM reading: LUTs, polarity, bit depth, spacing, errors (fixtures made with pydicom)."""
 
+import tracemalloc
+import warnings
+
 import numpy as np
 import pytest
 
@@ -61,11 +64,40 @@ def test_monochrome1_is_inverted_and_imager_spacing(tmp_path):
     assert np.allclose(read_image(tmp_path / "m1.dcm", invert=True).pixels, m2.pixels)
 
 
-def test_bits_above_bits_stored_are_ignored(tmp_path):
+def test_bits_above_bits_stored_are_dropped_with_a_warning(tmp_path):
     px = _pixels()
-    dirty = px | np.uint16(0xF000)
-    rg = read_image(make_dicom(tmp_path / "d.dcm", dirty))
+    dirty = px.copy()
+    dirty[:3] |= np.uint16(0xF000)               # 3 rows of 32 pixels with high bits set
+    path = make_dicom(tmp_path / "d.dcm", dirty)
+    with pytest.warns(UserWarning, match=r"d.dcm: 96 of 768 pixels have values above "
+                      r"BitsStored \(12 bits, max 4095\).*kept the low 12 bits"):
+        rg = read_image(path)
     assert np.allclose(rg.pixels, px / 4095.0, atol=1e-6)
+    with pytest.raises(ImageFormatError, match=r"d.dcm: 96 of 768 pixels .*BitsStored"):
+        read_image(path, strict=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # clean 12-bit data: silent, strict or not
+        read_image(make_dicom(tmp_path / "clean.dcm", px), strict=True)
+
+
+def test_not_dicom_message_has_no_pydicom_hint(tmp_path):
+    (tmp_path / "x.dcm").write_bytes(b"not a dicom file at all" * 20)
+    with pytest.raises(ImageFormatError, match=r"x.dcm: not a DICOM file") as err:
+        read_image(tmp_path / "x.dcm")
+    assert "force" not in str(err.value)
+
+
+def test_size_limit_from_the_header(tmp_path, monkeypatch):
+    path = make_dicom(tmp_path / "s.dcm", _pixels())
+    with pytest.raises(ImageFormatError, match=r"s.dcm: image is 32 x 24 pixels .*--max-pixels"):
+        read_image(path, max_pixels=700)
+    reads = []
+    real = pydicom.dcmread
+    monkeypatch.setattr(pydicom, "dcmread", lambda *a, **k: reads.append(k) or real(*a, **k))
+    with pytest.raises(ImageFormatError):
+        read_image(path, max_pixels=700)
+    assert reads == [{"stop_before_pixels": True}]   # refused before the pixel data was read
+    assert read_image(path, max_pixels=768).pixels.shape == (24, 32)
 
 
 def test_detected_by_magic_without_suffix(tmp_path):
@@ -112,3 +144,16 @@ def test_voi_lut_sequence_is_applied(tmp_path):
     rg = read_image(path)
     assert rg.meta["voi"] == "voi_lut"
     assert np.allclose(rg.pixels, lut[px] / 4095.0, atol=1e-6)
+
+
+def test_reading_makes_one_float64_image_at_a_time(tmp_path):
+    px = (np.arange(256 * 256) % 4096).astype(np.uint16).reshape(256, 256)
+    path = make_dicom(tmp_path / "big.dcm", px, "MONOCHROME1", WindowCenter=2048, WindowWidth=4000)
+    tracemalloc.start()
+    try:
+        read_image(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # file bytes 2 + stored 2 + float64 8 + float32 result 4 = 16 bytes a pixel (was 28)
+    assert peak < 18 * px.size

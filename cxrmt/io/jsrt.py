@@ -6,6 +6,7 @@ import re
 import numpy as np
 
 from ..errors import ImageFormatError
+from .header import DEFAULT_MAX_PIXELS, check_pixels
 from .radiograph import Radiograph
 from .raster import read_mask, read_raster
 
@@ -17,8 +18,9 @@ SCR_ORGAN_DIRS = {"heart": "heart", "left lung": "left_lung", "right lung": "rig
 _ID = re.compile(r"(JPC[LN]N\d{3})", re.IGNORECASE)
 
 
-def read_jsrt_img(path) -> Radiograph:
+def read_jsrt_img(path, *, max_pixels=DEFAULT_MAX_PIXELS) -> Radiograph:
     """A raw JSRT `.IMG`, inverted to display polarity (the file has bone dark)."""
+    check_pixels(path, (JSRT_SIZE, JSRT_SIZE), max_pixels)  # the format has one fixed size
     expected = JSRT_SIZE * JSRT_SIZE * 2
     try:
         size = os.path.getsize(path)

@@ -26,5 +26,7 @@ class Radiograph:
 
     def inverted(self) -> "Radiograph":
         """The same image with polarity reversed (white - value)."""
-        inv = (self.white - self.pixels.astype(np.float64)).astype(self.pixels.dtype)
+        # In the pixels' own type: white is representable in it and no value exceeds it, so
+        # this is exact without the full-size float64 copy (8 bytes a pixel) it once made.
+        inv = np.subtract(np.asarray(self.white, self.pixels.dtype), self.pixels)
         return Radiograph(inv, self.white, self.spacing_mm, self.path, dict(self.meta))
