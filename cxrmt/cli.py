@@ -62,7 +62,8 @@ def main(argv=None) -> int:
     logs.configure(args.command, getattr(args, "verbose", False), getattr(args, "quiet", False))
     handlers = _install_signal_handlers()
     try:
-        return int(args.func(args) or 0)
+        with logs.warnings_as_messages():
+            return int(args.func(args) or 0)
     except (CxrmtError, ValueError, OSError, ImportError, MemoryError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__   # one line, always
         print(f"cxrmt {args.command}: error: {message}", file=sys.stderr)

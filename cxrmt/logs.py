@@ -2,8 +2,10 @@
 the command line configures them the same way for every command (`-v` / `-q`)."""
 
 import argparse
+import contextlib
 import logging
 import sys
+import warnings
 
 ROOT = "cxrmt"
 
@@ -29,3 +31,18 @@ def configure(command: str, verbose: bool = False, quiet: bool = False) -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     logger.propagate = False
+
+
+@contextlib.contextmanager
+def warnings_as_messages():
+    """Within the block, cxrmt's warnings (a colour input made grey, the first page of a TIFF)
+    become one line each ("cxrmt infer: warning: FILE: ..."), every time, not once per place."""
+    logger = logging.getLogger(ROOT)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        logger.warning(f"warning: {message}")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)
+        warnings.showwarning = show
+        yield

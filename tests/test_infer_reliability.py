@@ -197,3 +197,31 @@ def test_sigterm_finishes_or_removes_every_set_and_exits_143(tmp_path):
         assert f"{s}.json" in names, f"{s}: a set without its JSON"
         json_rec = json.loads((out / f"{s}.json").read_text())
         assert set(json_rec["outputs"].values()) <= set(names)
+
+
+# -- oversized and altered inputs, through the command -------------------------------------------
+def test_a_png_bomb_is_one_refused_input_among_good_ones(model, folder, tmp_path, capsys):
+    from test_io_safety import bomb_png
+    bomb_png(folder / "bomb.png", 60000)
+    out = tmp_path / "out"
+    assert infer(folder, "--model", model, "--out", out) == 1
+    err = capsys.readouterr().err
+    assert "bomb.png" in err and "--max-pixels" in err and "Traceback" not in err
+    assert {"case0.json", "case1.json", "case2.json"} <= set(os.listdir(out))
+    assert not any(n.startswith("bomb") for n in os.listdir(out))
+    assert infer(folder / "case0.png", "--model", model, "--out", tmp_path / "o2",
+                 "--max-pixels", "100") == 1   # 60 x 50 = 3000 pixels: above this limit
+
+
+def test_reader_warnings_are_one_line_per_file_and_strict_refuses(model, tmp_path, capsys):
+    src = tmp_path / "colour"
+    src.mkdir()
+    for i in range(2):
+        rgb = np.stack([chest(40, 40, seed=i) >> 4] * 3, -1).astype(np.uint8)
+        rgb[..., 0] //= 2   # a real colour image
+        write_png(src / f"c{i}.png", rgb)
+    assert main(["infer", str(src), "--model", model, "--out", str(tmp_path / "a")]) == 0
+    warned = [ln for ln in capsys.readouterr().err.splitlines() if "warning:" in ln]
+    assert len(warned) == 2 and all(ln.startswith("cxrmt infer: warning: ") for ln in warned)
+    assert infer(src, "--model", model, "--out", tmp_path / "b", "--strict") == 1
+    assert not os.path.exists(tmp_path / "b" / "c0.json")

@@ -3,9 +3,9 @@
 import argparse
 import sys
 
-from cxrmt.runtime import BACKEND_NAMES
-
+from cxrmt.io.header import DEFAULT_MAX_PIXELS
 from cxrmt.logs import verbosity
+from cxrmt.runtime import BACKEND_NAMES
 
 
 def register(subparsers) -> None:
@@ -52,6 +52,13 @@ def register(subparsers) -> None:
     p.add_argument("--invert", action="store_true",
                    help="reverse the input polarity (for files stored bone-dark without saying so)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("--max-pixels", type=_pixels, default=DEFAULT_MAX_PIXELS, metavar="N",
+                   help=f"refuse inputs larger than N pixels, read from the file header before "
+                        f"decoding (default {DEFAULT_MAX_PIXELS:,}; 0: no limit)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse inputs a reader would otherwise change with a warning (colour "
+                        "made grey, the first page of a multi-page TIFF, DICOM values above "
+                        "BitsStored)")
     p.set_defaults(func=_infer)
 
 
@@ -64,6 +71,16 @@ def _byte(text: str) -> int:
     if not 0 <= value <= 255:
         raise argparse.ArgumentTypeError(f"must be in 0-255 (got {value})")
     return value
+
+
+def _pixels(text: str):
+    try:
+        value = int(float(text))   # 1e8 is fine
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or positive (got {value})")
+    return value or None
 
 
 def _percent(text: str) -> float:
@@ -103,7 +120,8 @@ def _run(args, files) -> list:
     from .run import InferOptions, check_output_folders, infer_paths, model_record
 
     opts = InferOptions(out=args.out, masks=args.masks, dicom_out=args.dicom_out,
-                        invert=args.invert, force=args.force)
+                        invert=args.invert, force=args.force, max_pixels=args.max_pixels,
+                        strict=args.strict)
     check_output_folders(files, opts)   # a wrong --out fails now, not after every inference
     model = args.model or default_model()
     backend = backend_name(model, args.backend, choose=True)   # what open_runner will run

@@ -19,11 +19,10 @@ import numpy as np
 from cxrmt import __version__
 from cxrmt.contract import MASK_ORGANS, ORGANS, PREFIX
 from cxrmt.errors import OutputError
-from cxrmt.io import ImageFormatError, read_image
+from cxrmt.io import DEFAULT_MAX_PIXELS, ImageFormatError, locks, read_image
 from cxrmt.io.dicom import is_dicom
 from cxrmt.io.dicom_out import write_bone_image, write_segmentation
 from cxrmt.io.layout import DICOM, output_paths
-from cxrmt.io import locks
 from cxrmt.io.writers import encode_png, staged, sweep_temporaries, temp_path
 from cxrmt.window import describe
 
@@ -43,6 +42,8 @@ class InferOptions:
     dicom_out: bool = False      # DICOM inputs: Secondary Capture + DICOM SEG as well
     invert: bool = False         # reverse the input's polarity (for files that break conventions)
     force: bool = False          # overwrite existing outputs
+    max_pixels: int | None = DEFAULT_MAX_PIXELS   # larger inputs are refused from the header
+    strict: bool = False         # refuse inputs a reader would change (colour, TIFF pages, bits)
 
 
 def bone_like_input(bone16: np.ndarray, pixels: np.ndarray, white: float) -> np.ndarray:
@@ -129,7 +130,7 @@ def predict_one(predictor, path, opts: InferOptions, claimed: set) -> Predicted:
     lock = _claim(path, paths, opts.force)
     try:
         t0 = time.perf_counter()
-        rg = read_image(path, invert=opts.invert)
+        rg = read_image(path, invert=opts.invert, max_pixels=opts.max_pixels, strict=opts.strict)
         read_ms = (time.perf_counter() - t0) * 1e3
         result = predictor.run(rg)
     except BaseException:
@@ -232,7 +233,7 @@ def infer_paths(predictor, files, opts: InferOptions, model: dict, quiet=False) 
     and run while input i is encoded and written (one write in flight, so memory stays at two
     images' outputs); the last write finishes before this returns, also on Ctrl-C."""
     failed, claimed, pending = [], set(), None
-    bar = len(files) > 1 and not quiet
+    bar = len(files) > 1 and not quiet and sys.stderr.isatty()   # no \r in logs and pipes
 
     def fail(path, exc):
         reason = str(exc) if str(exc).startswith(os.fspath(path)) else f"{path}: {exc}"
