@@ -113,6 +113,7 @@ def _infer(args) -> int:
 
 
 def _run(args, files) -> list:
+    import cv2
     from cxrmt.pipeline import DecodeOptions, OverlayOptions, Predictor, PreprocessOptions
     from cxrmt.runtime import backend_name
     from cxrmt.shipped import default_model
@@ -123,6 +124,8 @@ def _run(args, files) -> list:
                         invert=args.invert, force=args.force, max_pixels=args.max_pixels,
                         strict=args.strict)
     check_output_folders(files, opts)   # a wrong --out fails now, not after every inference
+    if not args.verbose:   # OpenCV's own log lines: the readers' errors already say it all
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     model = args.model or default_model()
     backend = backend_name(model, args.backend, choose=True)   # what open_runner will run
     if args.dicom_out:
