@@ -225,3 +225,18 @@ def test_reader_warnings_are_one_line_per_file_and_strict_refuses(model, tmp_pat
     assert len(warned) == 2 and all(ln.startswith("cxrmt infer: warning: ") for ln in warned)
     assert infer(src, "--model", model, "--out", tmp_path / "b", "--strict") == 1
     assert not os.path.exists(tmp_path / "b" / "c0.json")
+
+
+def test_encoding_a_consumed_rgb_array_gives_the_same_png_without_a_copy():
+    import cv2
+
+    from cxrmt.io.writers import encode_png
+    rgb = np.random.default_rng(0).integers(0, 256, (50, 40, 3)).astype(np.uint8)
+    keep = rgb.copy()
+    plain = encode_png(rgb)
+    assert np.array_equal(rgb, keep)                      # not consumed: untouched
+    assert encode_png(rgb, consume=True) == plain         # consumed: same file ...
+    assert np.array_equal(rgb, keep[..., ::-1])           # ... the array became BGR in place
+    decoded = cv2.cvtColor(cv2.imdecode(np.frombuffer(plain, np.uint8), cv2.IMREAD_COLOR),
+                           cv2.COLOR_BGR2RGB)
+    assert np.array_equal(decoded, keep)

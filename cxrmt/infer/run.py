@@ -12,6 +12,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import cv2
 import numpy as np
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 # Errors that concern one input (reported, the run goes on); anything else is a bug and stops.
 INPUT_ERRORS = (ImageFormatError, ValueError, OSError, FloatingPointError, MemoryError, cv2.error)
 ENCODERS = max(1, min(4, os.cpu_count() or 1))
+BAND_ROWS = 256   # rows converted at a time (bounded temporaries on huge inputs)
 
 
 @dataclass
@@ -49,12 +51,17 @@ class InferOptions:
 def bone_like_input(bone16: np.ndarray, pixels: np.ndarray, white: float) -> np.ndarray:
     """The full-range uint16 bone image at the input's bit depth: uint8 for 8-bit inputs, uint16
     on the input's own scale (e.g. 0-4095 for 12-bit JSRT) for 16-bit ones, full-range uint16
-    for float (windowed DICOM) inputs."""
+    for float (windowed DICOM) inputs. Converted in bands of rows, so a 20000² image needs no
+    full-size wider-type temporary."""
     if pixels.dtype == np.uint8:
-        return ((bone16.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    if pixels.dtype == np.uint16 and white < 65535:
-        return np.rint(bone16 * (float(white) / 65535.0)).astype(np.uint16)
-    return bone16
+        out, scale = np.empty(bone16.shape, np.uint8), 1.0 / 257.0
+    elif pixels.dtype == np.uint16 and white < 65535:
+        out, scale = np.empty(bone16.shape, np.uint16), float(white) / 65535.0
+    else:
+        return bone16
+    for top in range(0, bone16.shape[0], BAND_ROWS):
+        out[top:top + BAND_ROWS] = np.rint(bone16[top:top + BAND_ROWS] * scale)
+    return out
 
 
 def output_folders(files, opts: InferOptions) -> list:
@@ -178,8 +185,10 @@ def _images(rg, result, paths, encoders=None) -> dict:
             if f"mask_{organ}" in paths:
                 mask = result.masks[ORGANS.index(organ)]
                 arrays[paths[f"mask_{organ}"]] = (mask > 0).astype(np.uint8) * 255
+    # The arrays are this input's own: RGB ones become BGR in place rather than copied.
+    encode = partial(encode_png, consume=True)
     run = encoders.map if encoders is not None else map
-    return dict(zip(arrays, run(encode_png, arrays.values())))
+    return dict(zip(arrays, run(encode, arrays.values())))
 
 
 def _write_dicom(path, rg, result, paths, model) -> None:
