@@ -142,11 +142,11 @@ def test_a_failure_while_writing_leaves_nothing(model, inputs, tmp_path, monkeyp
 
     calls = []
 
-    def fail_on_third(pixels, path="<memory>"):
+    def fail_on_third(pixels, path="<memory>", **kw):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return orig(pixels, path)
+        return orig(pixels, path, **kw)
 
     orig = infer_run.encode_png
     monkeypatch.setattr(infer_run, "encode_png", fail_on_third)
