@@ -70,6 +70,8 @@ def main(argv=None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt as exc:
         signum = getattr(exc, "signum", signal.SIGINT)
+        if isinstance(exc, Interrupted):
+            handlers = {}   # a signal: the process is ending; later ones must not kill it midway
         print(f"cxrmt {args.command}: interrupted ({signal.Signals(signum).name})",
               file=sys.stderr)
         return EXIT_SIGTERM if signum == signal.SIGTERM else EXIT_SIGINT
