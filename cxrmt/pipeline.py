@@ -121,8 +121,10 @@ class Predictor:
     `percentile=(p_lo, p_hi)` over the whole image. The bone-suppressed image comes back in the
     input's own scale whatever the window. Colours: the palette given, else the model's
     metadata's, else the paper's. `clean=True` keeps the largest connected component of each
-    organ and fills its holes (labels follow the cleaned masks). Overlay `filter="point"` by
-    default: "linear" looks smoother but costs ~5x more at 2048² on the CPU. With a batch-1
+    organ and fills its holes (labels follow the cleaned masks). `render`: which of the
+    colour segmentation and the overlay to draw (None in the Result otherwise). Overlay
+    `filter="point"` by default: "linear" looks smoother but costs ~5x more at 2048² on the
+    CPU. With a batch-1
     TensorRT engine and CUDA kernels (`kernel_device` "auto" or "cuda" on a CUDA build),
     preprocessing, inference, decoding and the overlay run on the GPU around the engine's own
     buffers, so the radiograph crosses PCIe once each way (`clean=True` draws the overlay of the
@@ -130,7 +132,8 @@ class Predictor:
     """
 
     def __init__(self, model, *, preprocess=None, decode=None, overlay=None,
-                 kernel_device="auto", clean=False, flip_tta=False, **options):
+                 kernel_device="auto", clean=False, flip_tta=False,
+                 render=("segmentation", "overlay"), **options):
         groups, backend_options = _group_options(options, preprocess=preprocess, decode=decode,
                                                  overlay=overlay)
         self._owns_runner = not isinstance(model, Runner)   # a caller's runner stays open
@@ -146,6 +149,10 @@ class Predictor:
                                        else palette_of(self.info))
         self.device = _kernel_device(kernel_device, getattr(self.runner, "on_gpu", False))
         self.clean, self.flip_tta = clean, flip_tta
+        unknown = set(render) - {"segmentation", "overlay"}
+        if unknown:
+            raise ValueError(f"render: segmentation and/or overlay (got {', '.join(unknown)})")
+        self.render = frozenset(render)
         pipeline = getattr(self.runner, "device_pipeline", None)
         self._device_pipeline = pipeline if self.device == "cuda" and self.info.batch == 1 else None
         if flip_tta and self._device_pipeline is not None:
@@ -238,8 +245,9 @@ class Predictor:
             out["labels"] = relabel(out["labels"], out["masks"])
             rgb = None   # the overlay must show the cleaned labels
         if self.info.task != "bse":
-            seg = kernels.colourise(out["labels"], self.palette, device=self.device)
-            if rgb is None:
+            if "segmentation" in self.render:
+                seg = kernels.colourise(out["labels"], self.palette, device=self.device)
+            if rgb is None and "overlay" in self.render:
                 rgb = kernels.overlay(pixels, out["frame"], out["labels"], device=self.device,
                                       **self._overlay_kwargs())
         timings["decode"] += _ms(t0, time.perf_counter())
@@ -277,7 +285,8 @@ class Predictor:
         out = self._device_pipeline.run(
             pixels, w.get("window"), percentile=w.get("percentile"), field=w.get("field", False),
             bits_stored=pre.bits_stored, invert=pre.invert,
-            overlay=None if self.clean else self._overlay_kwargs(),
+            overlay=None if self.clean or "overlay" not in self.render
+            else self._overlay_kwargs(),
             **self._decode_options(pixels, white))
         _check_finite(out["output"])
         timings = dict(out["timings"], read=_ms(t0, t1))

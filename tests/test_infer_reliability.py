@@ -247,3 +247,32 @@ def test_encoding_a_consumed_rgb_array_gives_the_same_png_without_a_copy():
     decoded = cv2.cvtColor(cv2.imdecode(np.frombuffer(plain, np.uint8), cv2.IMREAD_COLOR),
                            cv2.COLOR_BGR2RGB)
     assert np.array_equal(decoded, keep)
+
+
+# -- selectable outputs --------------------------------------------------------------------------
+def test_outputs_are_selectable_and_the_label_map_matches_the_colour_image(model, folder, tmp_path):
+    import cv2
+
+    from reference import PALETTE
+    full, some = tmp_path / "full", tmp_path / "some"
+    assert infer(folder / "case0.png", "--model", model, "--out", full) == 0
+    assert infer(folder / "case0.png", "--model", model, "--out", some,
+                 "--outputs", "labels,bse,json") == 0
+    assert sorted(os.listdir(some)) == ["case0.json", "case0_bse.png", "case0_labels.png"]
+    labels = cv2.imread(str(some / "case0_labels.png"), cv2.IMREAD_UNCHANGED)
+    seg = cv2.cvtColor(cv2.imread(str(full / "case0_seg.png")), cv2.COLOR_BGR2RGB)
+    assert labels.dtype == np.uint8 and labels.ndim == 2 and set(np.unique(labels)) <= {0, 1, 2, 3}
+    assert np.array_equal(PALETTE[labels], seg)
+    assert np.array_equal(cv2.imread(str(some / "case0_bse.png"), cv2.IMREAD_UNCHANGED),
+                          cv2.imread(str(full / "case0_bse.png"), cv2.IMREAD_UNCHANGED))
+    rec = json.loads((some / "case0.json").read_text())
+    assert set(rec["outputs"]) == {"bse", "labels", "json"} and "organs" in rec
+
+
+def test_without_json_a_set_is_complete_when_all_its_files_are_there(model, folder, tmp_path):
+    out = tmp_path / "out"
+    assert infer(folder / "case0.png", "--model", model, "--out", out, "--outputs", "bse") == 0
+    assert os.listdir(out) == ["case0_bse.png"]
+    assert infer(folder / "case0.png", "--model", model, "--out", out, "--outputs", "bse") == 1
+    with pytest.raises(SystemExit):
+        infer(folder / "case0.png", "--model", model, "--outputs", "bse,pdf")

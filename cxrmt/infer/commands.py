@@ -4,6 +4,7 @@ import argparse
 import sys
 
 from cxrmt.io.header import DEFAULT_MAX_PIXELS
+from cxrmt.io.layout import DEFAULT_OUTPUTS, OUTPUTS
 from cxrmt.logs import verbosity
 from cxrmt.runtime import BACKEND_NAMES
 
@@ -30,8 +31,13 @@ def register(subparsers) -> None:
                    help="overlay opacity of the organ colours (default 128)")
     p.add_argument("--clean", action="store_true",
                    help="keep each organ's largest connected region and fill its holes")
+    p.add_argument("--outputs", type=_outputs, default=DEFAULT_OUTPUTS, metavar="LIST",
+                   help="comma-separated files to write per input, of "
+                        f"{','.join(OUTPUTS)} (default {','.join(DEFAULT_OUTPUTS)}); labels: "
+                        "one-channel label map <stem>_labels.png (0-3)")
     p.add_argument("--masks", action="store_true",
-                   help="also write <stem>_mask_{right_lung,left_lung,heart}.png (0/255)")
+                   help="also write <stem>_mask_{right_lung,left_lung,heart}.png (0/255); the "
+                        "same as adding masks to --outputs")
     p.add_argument("--dicom-out", action="store_true",
                    help="for DICOM inputs also write <stem>_bse.dcm (derived CR/DX, else "
                         "Secondary Capture) and <stem>_seg.dcm (DICOM SEG) in the input's study")
@@ -71,6 +77,14 @@ def _byte(text: str) -> int:
     if not 0 <= value <= 255:
         raise argparse.ArgumentTypeError(f"must be in 0-255 (got {value})")
     return value
+
+
+def _outputs(text: str) -> tuple:
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in OUTPUTS]
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(f"choose from {','.join(OUTPUTS)} (got {text!r})")
+    return kinds
 
 
 def _pixels(text: str):
@@ -122,7 +136,7 @@ def _run(args, files) -> list:
 
     opts = InferOptions(out=args.out, masks=args.masks, dicom_out=args.dicom_out,
                         invert=args.invert, force=args.force, max_pixels=args.max_pixels,
-                        strict=args.strict)
+                        strict=args.strict, outputs=args.outputs)
     check_output_folders(files, opts)   # a wrong --out fails now, not after every inference
     if not args.verbose:   # OpenCV's own log lines: the readers' errors already say it all
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
@@ -144,6 +158,8 @@ def _run(args, files) -> list:
                    decode=DecodeOptions(bone_dtype="uint16"),
                    overlay=OverlayOptions(alpha=args.alpha), clean=args.clean,
                    flip_tta=args.flip_tta, backend=backend,
+                   render=[r for k, r in (("seg", "segmentation"), ("overlay", "overlay"))
+                           if k in args.outputs],
                    kernel_device="cpu" if args.flip_tta else "auto") as predictor:
         return infer_paths(predictor, files, opts, model_record(predictor, model, backend),
                            quiet=args.quiet)

@@ -23,7 +23,7 @@ from cxrmt.errors import OutputError
 from cxrmt.io import DEFAULT_MAX_PIXELS, ImageFormatError, locks, read_image
 from cxrmt.io.dicom import is_dicom
 from cxrmt.io.dicom_out import write_bone_image, write_segmentation
-from cxrmt.io.layout import DICOM, output_paths
+from cxrmt.io.layout import DEFAULT_OUTPUTS, DICOM, output_paths
 from cxrmt.io.writers import encode_png, staged, sweep_temporaries, temp_path
 from cxrmt.window import describe
 
@@ -44,6 +44,7 @@ class InferOptions:
     dicom_out: bool = False      # DICOM inputs: Secondary Capture + DICOM SEG as well
     invert: bool = False         # reverse the input's polarity (for files that break conventions)
     force: bool = False          # overwrite existing outputs
+    outputs: tuple = DEFAULT_OUTPUTS   # kinds of cxrmt.io.layout.OUTPUTS to write
     max_pixels: int | None = DEFAULT_MAX_PIXELS   # larger inputs are refused from the header
     strict: bool = False         # refuse inputs a reader would change (colour, TIFF pages, bits)
 
@@ -84,15 +85,23 @@ def check_output_folders(files, opts: InferOptions) -> None:
             log.info(f"removed {stale}, left by an interrupted run")
 
 
-def planned_outputs(path, opts: InferOptions, task: str) -> dict:
-    """{kind: path} this input will produce (the model's task decides which exist)."""
+def output_set(path, opts: InferOptions) -> tuple:
+    """(folder, stem) of the outputs of input `path`."""
+    return (opts.out or os.path.dirname(os.path.abspath(path)),
+            os.path.splitext(os.path.basename(path))[0])
 
-    folder = opts.out or os.path.dirname(os.path.abspath(path))
-    stem = os.path.splitext(os.path.basename(path))[0]
-    paths = output_paths(folder, stem, masks=opts.masks, dicom=opts.dicom_out and is_dicom(path))
-    drop = {"bse": ("seg", "overlay", "seg_dcm", *(f"mask_{o}" for o in MASK_ORGANS)),
+
+def planned_outputs(path, opts: InferOptions, task: str) -> dict:
+    """{kind: path} this input will produce (the model's task decides which exist), the JSON
+    last: the file that marks a set complete."""
+    folder, stem = output_set(path, opts)
+    paths = output_paths(folder, stem, masks=opts.masks, dicom=opts.dicom_out and is_dicom(path),
+                         outputs=opts.outputs)
+    drop = {"bse": ("seg", "overlay", "labels", "seg_dcm",
+                    *(f"mask_{o}" for o in MASK_ORGANS)),
             "seg": ("bse", "bse_dcm")}.get(task, ())
-    return {k: p for k, p in paths.items() if k not in drop}
+    kept = {k: p for k, p in paths.items() if k not in drop and k != "json"}
+    return {**kept, **({"json": paths["json"]} if "json" in paths else {})}
 
 
 @dataclass
@@ -107,14 +116,15 @@ class Predicted:
     lock: tuple   # (lock file, descriptor), released once the set is written
 
 
-def _claim(path, paths: dict, force: bool) -> tuple:
-    """Lock the output set of `path`; FileExistsError if it is complete (JSON last) and not
-    --force, or being written by another run. A set with a file missing is redone."""
+def _claim(path, paths: dict, opts: InferOptions) -> tuple:
+    """Lock the output set of `path`; FileExistsError if it is complete (all its files, the
+    last renamed last) and not --force, or being written by another run. A set with a file
+    missing is redone."""
+    force = opts.force
     present = [p for p in paths.values() if os.path.exists(p)]
     if len(present) == len(paths) and not force:
-        raise FileExistsError(f"{paths['json']} exists (use --force to overwrite)")
-    stem = os.path.splitext(os.path.basename(paths["json"]))[0]
-    lock = locks.lock_path(os.path.dirname(paths["json"]), stem)
+        raise FileExistsError(f"{list(paths.values())[-1]} exists (use --force to overwrite)")
+    lock = locks.lock_path(*output_set(path, opts))
     try:
         fd = locks.acquire(lock)
     except locks.Busy:
@@ -134,7 +144,7 @@ def predict_one(predictor, path, opts: InferOptions, claimed: set) -> Predicted:
     if clash:
         raise FileExistsError(f"{min(clash)} is also an output of another input of this run "
                               "(same file name); use separate --out folders")
-    lock = _claim(path, paths, opts.force)
+    lock = _claim(path, paths, opts)
     try:
         t0 = time.perf_counter()
         rg = read_image(path, invert=opts.invert, max_pixels=opts.max_pixels, strict=opts.strict)
@@ -155,7 +165,8 @@ def write_one(p: Predicted, model: dict, encoders=None) -> dict:
         t1 = time.perf_counter()
         contents = _images(p.rg, p.result, p.paths, encoders)
         dicom = {k: v for k, v in p.paths.items() if k in DICOM}
-        with staged([*contents, *dicom.values(), p.paths["json"]]) as tmp:
+        last = [p.paths["json"]] if "json" in p.paths else []
+        with staged([*contents, *dicom.values(), *last]) as tmp:
             for out, data in contents.items():
                 with open(tmp[out], "wb") as fh:
                     fh.write(data)
@@ -164,8 +175,9 @@ def write_one(p: Predicted, model: dict, encoders=None) -> dict:
                            write=(time.perf_counter() - t1) * 1e3)
             timings["total"] = sum(v for k, v in timings.items() if k != "total")
             record = _record(p.path, p.rg, p.result, p.paths, model, timings)
-            with open(tmp[p.paths["json"]], "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(record, indent=2) + "\n")
+            for path in last:
+                with open(tmp[path], "w", encoding="utf-8") as fh:
+                    fh.write(json.dumps(record, indent=2) + "\n")
         return record
     finally:
         locks.release(*p.lock)
@@ -178,9 +190,8 @@ def _images(rg, result, paths, encoders=None) -> dict:
     if result.bone_suppressed is not None:
         arrays[paths["bse"]] = bone_like_input(result.bone_suppressed, rg.pixels, rg.white)
     if result.masks is not None:
-        arrays[paths["seg"]] = result.segmentation
-        arrays[paths["overlay"]] = result.overlay
-
+        wanted = {"seg": result.segmentation, "overlay": result.overlay, "labels": result.labels}
+        arrays.update({paths[k]: a for k, a in wanted.items() if k in paths})
         for organ in MASK_ORGANS:
             if f"mask_{organ}" in paths:
                 mask = result.masks[ORGANS.index(organ)]
