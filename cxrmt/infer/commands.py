@@ -87,24 +87,28 @@ def _outputs(text: str) -> tuple:
     return kinds
 
 
+def _ranged(cast, lo, hi=None):
+    """An argparse type: `cast(text)` within [lo, hi]; a bad value is a usage error (exit 2),
+    as argparse's own are."""
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < lo or (hi is not None and value > hi):
+            bounds = f"in {lo}-{hi}" if hi is not None else f">= {lo}"
+            raise argparse.ArgumentTypeError(f"must be {bounds} (got {value})")
+        return value
+    return parse
+
+
+_byte = _ranged(int, 0, 255)
+_percent = _ranged(float, 0.0, 100.0)
+_count = _ranged(lambda text: int(float(text)), 0)   # 1e8 is fine
+
+
 def _pixels(text: str):
-    try:
-        value = int(float(text))   # 1e8 is fine
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or positive (got {value})")
-    return value or None
-
-
-def _percent(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 100.0:
-        raise argparse.ArgumentTypeError(f"a percentile must be in 0-100 (got {value:g})")
-    return value
+    return _count(text) or None   # 0: no limit
 
 
 def _infer(args) -> int:
