@@ -72,3 +72,69 @@ def test_find_package_consumer_builds_and_runs(tmp_path):
     run = subprocess.run([str(build / "example")], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "bad_size_status=1" in run.stdout
+
+
+NM, CXXFILT, CMAKE = shutil.which("nm"), shutil.which("c++filt"), shutil.which("cmake")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _declared() -> set:
+    """Names the public headers declare: the C API (cxrmt.h) and the C++ API (core.hpp)."""
+    import re
+    inc = ROOT / "csrc" / "include" / "cxrmt"
+    c_api = set(re.findall(r"CXRMT_EXPORT [^;(]*?\b(cxrmt_\w+)\(", (inc / "cxrmt.h").read_text()))
+    cpp = inc / "core.hpp"
+    text, names, space = cpp.read_text(), set(), []
+    for line in text.splitlines():   # namespaces in order, then "CXRMT_CPP_API type name("
+        if m := re.match(r"namespace (\w+) \{", line):
+            space.append(m.group(1))
+        elif line.startswith("}  // namespace"):
+            space.pop()
+        elif m := re.match(r"CXRMT_CPP_API [\w:]+ (\w+)\(", line):
+            names.add("::".join([*space, m.group(1)]))
+    return c_api | names
+
+
+@pytest.mark.skipif(NM is None or CXXFILT is None, reason="needs binutils (nm, c++filt)")
+def test_the_library_exports_only_the_declared_apis():
+    out = subprocess.run([NM, "-D", "--defined-only", str(k.library_path())], capture_output=True,
+                         text=True, check=True).stdout
+    names = subprocess.run([CXXFILT], input=out, capture_output=True, text=True,
+                           check=True).stdout
+    ours = {line.split(" ", 2)[2].split("(")[0].split("[")[0]
+            for line in names.splitlines() if " cxrmt" in line}
+    declared = _declared()
+    assert len(declared) > 30 and "cxrmt_decode" in declared and "cxrmt::cuda::decode" in declared
+    assert not {n for n in ours if "detail" in n}, "internal C++ symbols are exported"
+    assert ours <= declared, sorted(ours - declared)
+    assert {n for n in declared if n.startswith("cxrmt_")} <= ours   # the C API is all there
+
+
+@pytest.mark.skipif(CMAKE is None or CC is None, reason="needs cmake and a C compiler")
+def test_standalone_install_is_found_from_a_moved_prefix(tmp_path):
+    """`cmake --install` outside pip (GNU layout), then the prefix moved elsewhere: a consumer's
+    find_package(cxrmt) still finds it, builds the example and runs it."""
+    build, prefix = tmp_path / "build", tmp_path / "prefix"
+    subprocess.run([CMAKE, "-S", str(ROOT), "-B", str(build), "-DCXRMT_CUDA=OFF",
+                    "-DCXRMT_PYTHON=OFF", "-DCMAKE_BUILD_TYPE=Release"], check=True,
+                   capture_output=True)
+    subprocess.run([CMAKE, "--build", str(build), "-j2"], check=True, capture_output=True)
+    subprocess.run([CMAKE, "--install", str(build), "--prefix", str(prefix)], check=True,
+                   capture_output=True)
+    moved = tmp_path / "elsewhere"
+    prefix.rename(moved)
+    src = tmp_path / "consumer"
+    src.mkdir()
+    (src / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.22)\nproject(consumer C)\n"
+        "find_package(cxrmt 0.1 REQUIRED)\n"
+        f"add_executable(example {EXAMPLE.as_posix()})\n"
+        "target_link_libraries(example PRIVATE cxrmt::cxrmt)\n")
+    cbuild = tmp_path / "cbuild"
+    cfg = subprocess.run([CMAKE, "-S", str(src), "-B", str(cbuild),
+                          f"-DCMAKE_PREFIX_PATH={moved}"], capture_output=True, text=True)
+    assert cfg.returncode == 0, cfg.stderr
+    subprocess.run([CMAKE, "--build", str(cbuild)], check=True, capture_output=True)
+    run = subprocess.run([str(cbuild / "example")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "bad_size_status=1" in run.stdout and "api_version=2" in run.stdout

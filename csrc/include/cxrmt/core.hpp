@@ -7,6 +7,13 @@
 
 #include <cxrmt/pixel.hpp>
 
+// libcxrmt is built with hidden visibility: only the C API and these declarations are exported.
+#if defined(_WIN32)
+#  define CXRMT_CPP_API
+#else
+#  define CXRMT_CPP_API __attribute__((visibility("default")))
+#endif
+
 namespace cxrmt {
 
 enum class dtype { u8, u16, f32, f16 };
@@ -98,43 +105,43 @@ struct overlay_options {
 // minimum or maximum (padding, saturated borders, burnt-in white text), unless those are all
 // there is. With field_size S it is measured on the image area-reduced to the model's S x S grid
 // (the cells fully inside the image), as training measures it on its S x S images.
-void resolve_window(const image_view& image, const window_options& opts, float* lo, float* hi);
+CXRMT_CPP_API void resolve_window(const image_view& image, const window_options& opts, float* lo, float* hi);
 
 // Image -> S x S x 3 in [-1, 1]; returns the frame that maps results back.
-frame preprocess(const image_view& image, int size, const window_options& opts, layout order,
+CXRMT_CPP_API frame preprocess(const image_view& image, int size, const window_options& opts, layout order,
                  float pad_value, float* out);
 
 // Model output -> masks, labels and bone-suppressed image at the original size.
 // Residual bone mode needs the original image and the model input (as preprocess wrote it).
-void decode(const output_view& output, const frame& f, const decode_options& opts,
+CXRMT_CPP_API void decode(const output_view& output, const frame& f, const decode_options& opts,
             const image_view* original, const float* model_input, layout input_order,
             const decode_targets& targets);
 
 // Label map or masks -> RGB (H x W x 3).
-void colourise(const seg_view& seg, const std::uint8_t* palette, std::uint8_t* rgb);
+CXRMT_CPP_API void colourise(const seg_view& seg, const std::uint8_t* palette, std::uint8_t* rgb);
 
 // Segmentation alpha-blended over the original radiograph (in the frame's window) -> RGB.
-void overlay(const image_view& original, const frame& f, const seg_view& seg,
+CXRMT_CPP_API void overlay(const image_view& original, const frame& f, const seg_view& seg,
              const overlay_options& opts, std::uint8_t* rgb);
 
 // Per organ: keep the largest 8-connected component, fill holes (4-connected background).
-void cleanup(std::uint8_t* masks, int height, int width, bool keep_largest, bool fill_holes);
+CXRMT_CPP_API void cleanup(std::uint8_t* masks, int height, int width, bool keep_largest, bool fill_holes);
 
 // Compiler, CUDA build, architectures, and whether a CUDA device is usable now (never throws).
-std::string build_info_json();
+CXRMT_CPP_API std::string build_info_json();
 
 namespace cuda {
-bool available();  // a driver and at least one device
-std::string runtime_json();  // runtime/driver versions, devices, why unusable (never throws)
+CXRMT_CPP_API bool available();  // a driver and at least one device
+CXRMT_CPP_API std::string runtime_json();  // runtime/driver versions, devices, why unusable (never throws)
 // Device-pointer API: every pointer lives in device memory; work is queued on `stream`
 // (a cudaStream_t, 0 = default stream) and is complete only after the stream synchronises.
-frame preprocess(const image_view& image, int size, const window_options& opts, layout order,
+CXRMT_CPP_API frame preprocess(const image_view& image, int size, const window_options& opts, layout order,
                  float pad_value, float* out, void* stream);
-void decode(const output_view& output, const frame& f, const decode_options& opts,
+CXRMT_CPP_API void decode(const output_view& output, const frame& f, const decode_options& opts,
             const image_view* original, const float* model_input, layout input_order,
             const decode_targets& targets, void* stream);
-void colourise(const seg_view& seg, const std::uint8_t* palette, std::uint8_t* rgb, void* stream);
-void overlay(const image_view& original, const frame& f, const seg_view& seg,
+CXRMT_CPP_API void colourise(const seg_view& seg, const std::uint8_t* palette, std::uint8_t* rgb, void* stream);
+CXRMT_CPP_API void overlay(const image_view& original, const frame& f, const seg_view& seg,
              const overlay_options& opts, std::uint8_t* rgb, void* stream);
 }  // namespace cuda
 
@@ -144,13 +151,13 @@ namespace cxrmt {
 namespace cuda {
 // Host-memory twins of the CPU functions (same arguments): copy in, run on a private stream,
 // copy out, synchronise. For tests and simple callers; pipelines should keep data on the device.
-frame preprocess_host(const image_view& image, int size, const window_options& opts, layout order,
+CXRMT_CPP_API frame preprocess_host(const image_view& image, int size, const window_options& opts, layout order,
                       float pad_value, float* out);
-void decode_host(const output_view& output, const frame& f, const decode_options& opts,
+CXRMT_CPP_API void decode_host(const output_view& output, const frame& f, const decode_options& opts,
                  const image_view* original, const float* model_input, layout input_order,
                  const decode_targets& targets);
-void colourise_host(const seg_view& seg, const std::uint8_t* palette, std::uint8_t* rgb);
-void overlay_host(const image_view& original, const frame& f, const seg_view& seg,
+CXRMT_CPP_API void colourise_host(const seg_view& seg, const std::uint8_t* palette, std::uint8_t* rgb);
+CXRMT_CPP_API void overlay_host(const image_view& original, const frame& f, const seg_view& seg,
                   const overlay_options& opts, std::uint8_t* rgb);
 }  // namespace cuda
 }  // namespace cxrmt
