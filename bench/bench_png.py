@@ -19,6 +19,7 @@ Without --benchmark-enable each setting encodes a 256² version once (correctnes
 
 import argparse
 import itertools
+import re
 import time
 
 import cv2
@@ -37,7 +38,8 @@ FILTERS = {"none": cv2.IMWRITE_PNG_FILTER_NONE, "sub": cv2.IMWRITE_PNG_FILTER_SU
            "up": cv2.IMWRITE_PNG_FILTER_UP, "paeth": cv2.IMWRITE_PNG_FILTER_PAETH,
            "all": cv2.IMWRITE_PNG_ALL_FILTERS}
 LEVELS = range(10)
-FILTER_LEVELS = (1, 2, 3)                     # where a fixed filter is worth trying
+FILTER_LEVELS = (0, 1, 2, 3)                  # where a fixed filter is worth trying
+FILTER_STRATEGIES = ("default", "rle", "huffman")
 KINDS = ("bse", "overlay", "seg", "labels")
 
 
@@ -50,11 +52,11 @@ def params(level=None, strategy=None, filt=None) -> list:
 
 def settings() -> dict:
     """{name: params}: OpenCV's default, level x strategy (libpng's adaptive filter, as an
-    explicit level gives), and level 1-3 x {default, rle} x each fixed filter."""
+    explicit level gives), and levels 0-3 x {default, rle, huffman} x each filter."""
     out = {"opencv-default": []}
     out.update({f"L{lv}-{st}": params(lv, st) for lv, st in itertools.product(LEVELS, STRATEGIES)})
     out.update({f"L{lv}-{st}-{fi}": params(lv, st, fi) for lv, st, fi in
-                itertools.product(FILTER_LEVELS, ("default", "rle"), FILTERS)})
+                itertools.product(FILTER_LEVELS, FILTER_STRATEGIES, FILTERS)})
     return out
 
 
@@ -112,20 +114,27 @@ def test_encode(benchmark, images, kind, setting):
     benchmark.extra_info["MB"] = round(len(data) / 1e6, 3)
 
 
-def measure(images: dict, rounds: int) -> dict:
-    """{kind: {setting: (min ms of `rounds`, MB)}}, each PNG checked lossless."""
+def measure(images: dict, rounds: int, names) -> dict:
+    """{kind: {setting: (min ms of `rounds`, MB)}}, each PNG checked lossless. Rounds are
+    interleaved (every setting once, then again), so that load from other processes on a
+    shared machine weighs on all settings alike and ratios within the run stay fair."""
     table = {}
     for kind, img in images.items():
-        table[kind] = {}
-        for name, p in SETTINGS.items():
-            times = []
-            for _ in range(rounds):
+        ms, mb = {n: [] for n in names}, {}
+        for _ in range(rounds):
+            for name in names:
                 t0 = time.perf_counter()
-                data = encode(img, p)
-                times.append((time.perf_counter() - t0) * 1e3)
-            assert_lossless(img, data)
-            table[kind][name] = (min(times), len(data) / 1e6)
+                data = encode(img, SETTINGS[name])
+                ms[name].append((time.perf_counter() - t0) * 1e3)
+                if name not in mb:
+                    assert_lossless(img, data)
+                    mb[name] = len(data) / 1e6
+        table[kind] = {n: (min(ms[n]), mb[n]) for n in names}
     return table
+
+
+def _cell(rows: dict, name: str) -> str:
+    return f"{rows[name][0]:.0f} / {rows[name][1]:.2f}" if name in rows else "-"
 
 
 def markdown(kind: str, rows: dict) -> str:
@@ -133,16 +142,14 @@ def markdown(kind: str, rows: dict) -> str:
     lines = [f"### {kind}", "", "| level | " + " | ".join(STRATEGIES) + " |",
              "|---" * (len(STRATEGIES) + 1) + "|"]
     for lv in LEVELS:
-        cells = [f"{rows[f'L{lv}-{st}'][0]:.0f} / {rows[f'L{lv}-{st}'][1]:.2f}" for st in STRATEGIES]
+        cells = [_cell(rows, f"L{lv}-{st}") for st in STRATEGIES]
         lines.append(f"| {lv} | " + " | ".join(cells) + " |")
-    lines += ["", "| level-strategy | " + " | ".join(FILTERS) + " |",
+    lines += ["", "| level-strategy | " + " | ".join(f"filter {f}" for f in FILTERS) + " |",
               "|---" * (len(FILTERS) + 1) + "|"]
-    for lv, st in itertools.product(FILTER_LEVELS, ("default", "rle")):
-        cells = [f"{rows[f'L{lv}-{st}-{fi}'][0]:.0f} / {rows[f'L{lv}-{st}-{fi}'][1]:.2f}"
-                 for fi in FILTERS]
+    for lv, st in itertools.product(FILTER_LEVELS, FILTER_STRATEGIES):
+        cells = [_cell(rows, f"L{lv}-{st}-{fi}") for fi in FILTERS]
         lines.append(f"| L{lv}-{st} | " + " | ".join(cells) + " |")
-    d = rows["opencv-default"]
-    lines += ["", f"OpenCV default (L1, rle, sub): {d[0]:.0f} ms / {d[1]:.2f} MB", ""]
+    lines += ["", f"OpenCV default (L1, rle, sub): {_cell(rows, 'opencv-default')} (ms / MB)", ""]
     return "\n".join(lines)
 
 
@@ -151,10 +158,14 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--match", default="", help="only settings whose name matches this regex "
+                    "(OpenCV's default is always kept, as the baseline)")
     args = ap.parse_args(argv)
     imgs = {k: v for k, v in outputs(args.size).items() if k in args.kinds.split(",")}
-    print(f"OpenCV {cv2.__version__}; min of {args.rounds} rounds; cells: ms / MB\n")
-    for kind, rows in measure(imgs, args.rounds).items():
+    names = [n for n in SETTINGS if n == "opencv-default" or re.search(args.match, n)]
+    print(f"OpenCV {cv2.__version__}; {args.size}²; min of {args.rounds} interleaved rounds; "
+          "cells: ms / MB\n")
+    for kind, rows in measure(imgs, args.rounds, names).items():
         print(markdown(kind, rows), flush=True)
 
 

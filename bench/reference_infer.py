@@ -76,13 +76,13 @@ def pad_square(a, value):
                               value=value)
 
 
-def field_window(img, size):
+def field_window(grey, size):
     """The robust window: percentiles of the field of the image area-reduced to the model grid
     (cells wholly inside the image only, so padding never counts), without the field's lowest
     and highest values (collimation, saturation, burnt-in text)."""
-    h, w = img.shape
+    h, w = grey.shape
     d, top, left = square_geometry(h, w)
-    grid = cv2.resize(pad_square(img.astype(np.float32), 0.0), (size, size),
+    grid = cv2.resize(pad_square(grey, 0.0), (size, size),
                       interpolation=cv2.INTER_AREA)
     cell = d / size
     r0, r1 = int(np.ceil(top / cell - 1e-9)), int(np.floor((top + h) / cell + 1e-9))
@@ -97,9 +97,9 @@ def field_window(img, size):
     return float(lo), float(hi)
 
 
-def preprocess(img, size, lo, hi):
+def preprocess(grey, size, lo, hi):
     """Model input (S, S) in [-1, 1] and the full-size grey in the window, in [0, 1]."""
-    unit = (img.astype(np.float32) - np.float32(lo)) * np.float32(1.0 / (hi - lo))
+    unit = (grey - np.float32(lo)) * np.float32(1.0 / (hi - lo))
     np.clip(unit, 0.0, 1.0, out=unit)
     # The mean of 2t - 1 is 2 mean(t) - 1, and padding (-1) is t = 0: reduce t, then scale.
     small = cv2.resize(pad_square(unit, 0.0), (size, size), interpolation=cv2.INTER_AREA)
@@ -120,14 +120,14 @@ def labels_of(seg):
     return np.where(seg.max(axis=0) > 0, np.array([3, 2, 1], np.uint8)[best], 0).astype(np.uint8)
 
 
-def bone_suppressed(img, x, y, lo, hi):
+def bone_suppressed(img, grey, x, y, lo, hi):
     """Residual transfer: original - upsample(model input - model output), the difference
     taken in the network window and returned on the input's own scale."""
     h, w = img.shape
     change = (x - y[3:6].mean(axis=0)) * np.float32((hi - lo) / 2.0)    # in input values
     up = to_original(change, h, w, cv2.INTER_LINEAR)
     white = 255.0 if img.dtype == np.uint8 else 65535.0
-    out = np.clip(img.astype(np.float32) - up, 0.0, white)
+    out = np.clip(grey - up, 0.0, white)
     out += 0.5                                                          # round half up
     return out.astype(img.dtype)
 
@@ -172,15 +172,16 @@ def process(model, path):
     t0 = time.perf_counter()
     img = read_grey(path)
     t1 = time.perf_counter()
-    lo, hi = field_window(img, model.size)
-    x, unit = preprocess(img, model.size, lo, hi)
+    grey = img.astype(np.float32)                  # converted once, used three times
+    lo, hi = field_window(grey, model.size)
+    x, unit = preprocess(grey, model.size, lo, hi)
     t2 = time.perf_counter()
     y = model.run(x)
     t3 = time.perf_counter()
     h, w = img.shape
     labels = to_original(labels_of(y[:3]), h, w, cv2.INTER_NEAREST_EXACT)
     organs, ctr = measures(y[:3] > 0, h, w)
-    out = {"_bse.png": bone_suppressed(img, x, y, lo, hi),
+    out = {"_bse.png": bone_suppressed(img, grey, x, y, lo, hi),
            "_seg.png": model.palette_bgr[labels],
            "_overlay.png": overlay_bgr(unit, labels, model.palette_bgr)}
     t4 = time.perf_counter()
@@ -221,7 +222,8 @@ def run_folder(model, files, out_dir, writers=2):
             for f in pending:
                 f.result()
             stem = os.path.splitext(os.path.basename(path))[0]
-            # Largest first, so the two threads finish together.
+            # The bone image (slowest to encode) goes first: one thread takes it while the
+            # other encodes the segmentation and then the overlay.
             pending = [pool.submit(write, stem, out_dir, item) for item in out.items()]
         for f in pending:
             f.result()
