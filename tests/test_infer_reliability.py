@@ -276,3 +276,21 @@ def test_without_json_a_set_is_complete_when_all_its_files_are_there(model, fold
     assert infer(folder / "case0.png", "--model", model, "--out", out, "--outputs", "bse") == 1
     with pytest.raises(SystemExit):
         infer(folder / "case0.png", "--model", model, "--outputs", "bse,pdf")
+
+
+def test_png_settings_keep_every_file_exact_and_the_level_option_applies(model, folder, tmp_path):
+    import cv2
+    fast, small = tmp_path / "fast", tmp_path / "small"
+    assert infer(folder / "case0.png", "--model", model, "--out", fast, "--masks",
+                 "--outputs", "bse,seg,overlay,labels,json") == 0
+    assert infer(folder / "case0.png", "--model", model, "--out", small, "--masks",
+                 "--outputs", "bse,seg,overlay,labels,json", "--png-level", "9") == 0
+    for name in os.listdir(fast):
+        if name.endswith(".png"):   # the defaults trade size for speed, never a pixel
+            a = cv2.imread(str(fast / name), cv2.IMREAD_UNCHANGED)
+            b = cv2.imread(str(small / name), cv2.IMREAD_UNCHANGED)
+            assert a.dtype == b.dtype and np.array_equal(a, b), name
+    bse = (fast / "case0_bse.png").stat().st_size
+    assert bse > 60 * 50 and bse > (small / "case0_bse.png").stat().st_size   # stored vs zlib 9
+    with pytest.raises(SystemExit):
+        infer(folder / "case0.png", "--model", model, "--png-level", "10")

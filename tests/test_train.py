@@ -12,7 +12,8 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from cxrmt.errors import ImageFormatError  # noqa: E402
-from cxrmt.train import TrainConfig, run_training  # noqa: E402
+from cxrmt.train import TrainConfig  # noqa: E402
+from cxrmt.train.run import run_training  # noqa: E402
 
 TINY = dict(size=64, ngf=16, levels=5, batch=2, folds=4, log_every=100, quiet=True)
 

@@ -28,8 +28,8 @@ from cxrmt.io.paired import PairedDataset
 from cxrmt.io.writers import write_png
 from cxrmt.model.variants import VARIANTS
 from cxrmt.pipeline import Predictor
-from cxrmt.train import run_training
 from cxrmt.train.config import legacy_defaults
+from cxrmt.train.run import run_training
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 
 import cv2
 import numpy as np
@@ -45,6 +44,7 @@ class InferOptions:
     invert: bool = False         # reverse the input's polarity (for files that break conventions)
     force: bool = False          # overwrite existing outputs
     outputs: tuple = DEFAULT_OUTPUTS   # kinds of cxrmt.io.layout.OUTPUTS to write
+    png_level: int | None = None       # zlib level for every PNG; None: png_params' defaults
     max_pixels: int | None = DEFAULT_MAX_PIXELS   # larger inputs are refused from the header
     strict: bool = False         # refuse inputs a reader would change (colour, TIFF pages, bits)
 
@@ -157,13 +157,13 @@ def predict_one(predictor, path, opts: InferOptions, claimed: set) -> Predicted:
     return Predicted(path, paths, rg, result, read_ms, lock)
 
 
-def write_one(p: Predicted, model: dict, encoders=None) -> dict:
+def write_one(p: Predicted, model: dict, encoders=None, png_level=None) -> dict:
     """Encode and write every output of one input as one group, the JSON renamed last (a set
     with its JSON is complete); returns the JSON record. `encoders`: an executor that encodes
     the PNGs in parallel. Releases the set's lock."""
     try:
         t1 = time.perf_counter()
-        contents = _images(p.rg, p.result, p.paths, encoders)
+        contents = _images(p.rg, p.result, p.paths, encoders, png_level)
         dicom = {k: v for k, v in p.paths.items() if k in DICOM}
         last = [p.paths["json"]] if "json" in p.paths else []
         with staged([*contents, *dicom.values(), *last]) as tmp:
@@ -183,23 +183,43 @@ def write_one(p: Predicted, model: dict, encoders=None) -> dict:
         locks.release(*p.lock)
 
 
-def _images(rg, result, paths, encoders=None) -> dict:
+def png_params(kind: str, level=None) -> list:
+    """OpenCV PNG encoder flags for one output kind. `level` (0-9): zlib at that level for
+    every kind. Else the defaults measured in bench/bench_png.py (2048², Xeon, OpenCV 5, zlib
+    1.2.11): the 16-bit bone image stored (16 ms, 8.4 MB, against 135 ms and 6.6 MB for OpenCV's
+    level 1 + RLE: noisy 12-bit data hardly compresses), the overlay at level 1 with the Up
+    filter (122 ms, 2.4 MB, against 137 ms, 3.6 MB), the rest OpenCV's default (level 1, RLE,
+    Sub: flat label images compress to almost nothing at once). Order matters: a level resets
+    the strategy and filter set before it."""
+    if level is not None:
+        return [cv2.IMWRITE_PNG_COMPRESSION, int(level)]
+    return {"bse": [cv2.IMWRITE_PNG_COMPRESSION, 0,
+                    cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE],
+            "overlay": [cv2.IMWRITE_PNG_COMPRESSION, 1,
+                        cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_DEFAULT,
+                        cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]}.get(kind, [])
+
+
+def _images(rg, result, paths, encoders=None, level=None) -> dict:
     """{path: PNG bytes} of the image outputs (encoded in parallel when given an executor:
     zlib releases the GIL, and encoding is most of the write time at 2048²)."""
-    arrays = {}
+    arrays = {}   # kind -> array
     if result.bone_suppressed is not None:
-        arrays[paths["bse"]] = bone_like_input(result.bone_suppressed, rg.pixels, rg.white)
+        arrays["bse"] = bone_like_input(result.bone_suppressed, rg.pixels, rg.white)
     if result.masks is not None:
         wanted = {"seg": result.segmentation, "overlay": result.overlay, "labels": result.labels}
-        arrays.update({paths[k]: a for k, a in wanted.items() if k in paths})
+        arrays.update({k: a for k, a in wanted.items() if k in paths})
         for organ in MASK_ORGANS:
             if f"mask_{organ}" in paths:
                 mask = result.masks[ORGANS.index(organ)]
-                arrays[paths[f"mask_{organ}"]] = (mask > 0).astype(np.uint8) * 255
-    # The arrays are this input's own: RGB ones become BGR in place rather than copied.
-    encode = partial(encode_png, consume=True)
+                arrays[f"mask_{organ}"] = (mask > 0).astype(np.uint8) * 255
+
+    def encode(kind):   # the arrays are this input's own: RGB becomes BGR in place, no copy
+        return encode_png(arrays[kind], paths[kind], params=png_params(kind, level),
+                          consume=True)
+
     run = encoders.map if encoders is not None else map
-    return dict(zip(arrays, run(encode, arrays.values())))
+    return {paths[k]: data for k, data in zip(arrays, run(encode, list(arrays)))}
 
 
 def _write_dicom(path, rg, result, paths, model) -> None:
@@ -278,7 +298,7 @@ def infer_paths(predictor, files, opts: InferOptions, model: dict, quiet=False) 
                     fail(path, exc)
                 else:
                     settle(pending)
-                    pending = (path, writer.submit(write_one, p, model, encoders))
+                    pending = (path, writer.submit(write_one, p, model, encoders, opts.png_level))
                 if bar:
                     print(f"\r[{i + 1}/{len(files)}] {os.path.basename(path)}", end="",
                           file=sys.stderr, flush=True)

@@ -1,10 +1,10 @@
 """Training (`cxrmt train`): the paper's losses in a `keras.Model.train_step` override, resumable
 runs, validation, TensorBoard logs, tf.distribute strategies and mixed precision.
 
-TensorFlow is imported only by `cxrmt.train.run` and the modules it loads, never here.
+`cxrmt.train.run.run_training` trains; this package's own import stays light (the CLI reads
+`TrainConfig` to build its parser), and TensorFlow loads only when a run starts.
 """
 
 from .config import TrainConfig
-from .run import run_training
 
-__all__ = ["TrainConfig", "run_training"]
+__all__ = ["TrainConfig"]
