@@ -294,3 +294,19 @@ def test_png_settings_keep_every_file_exact_and_the_level_option_applies(model, 
     assert bse > 60 * 50 and bse > (small / "case0_bse.png").stat().st_size   # stored vs zlib 9
     with pytest.raises(SystemExit):
         infer(folder / "case0.png", "--model", model, "--png-level", "10")
+
+
+def test_backend_auto_takes_openvino_only_for_a_folder_worth_its_compile(model, tmp_path):
+    import importlib.util
+
+    from cxrmt.infer.commands import AUTO_MIN_IMAGES
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(AUTO_MIN_IMAGES):
+        write_png(src / f"c{i}.png", (chest(40, 40, seed=i) >> 4).astype(np.uint8))
+    assert infer(src / "c0.png", "--model", model, "--out", tmp_path / "one") == 0
+    assert infer(src, "--model", model, "--out", tmp_path / "many") == 0
+    one = json.loads((tmp_path / "one" / "c0.json").read_text())["model"]["backend"]
+    many = json.loads((tmp_path / "many" / "c0.json").read_text())["model"]["backend"]
+    assert one == "onnxruntime"
+    assert many == ("openvino" if importlib.util.find_spec("openvino") else "onnxruntime")
