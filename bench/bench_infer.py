@@ -104,8 +104,8 @@ def _rate(benchmark, n):
 def cxrmt_loop(stack, model, out, backend="onnxruntime"):
     """`cxrmt infer`'s own loop with a warm Predictor (as `cxrmt infer DIR` runs after
     start-up): a function of the file list returning the failures. `backend`: onnxruntime
-    (like for like with the reference) or auto (what `cxrmt infer` picks: OpenVINO for an
-    FP32 .onnx on a CPU where it is installed, bf16 on AMX)."""
+    (like for like with the reference) or auto (what `cxrmt infer` picks from 8 inputs on:
+    OpenVINO for an FP32 .onnx on a CPU where it is installed, bf16 on AMX)."""
     from cxrmt.infer.run import InferOptions, infer_paths, model_record
     from cxrmt.pipeline import Predictor
 
