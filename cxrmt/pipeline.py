@@ -236,9 +236,12 @@ class Predictor:
         timings = dict(p.timings, inference=infer_ms, decode=0.0)
         return self._postprocess(out, p.pixels, p.spacing, timings, t0)
 
-    def _postprocess(self, out: dict, pixels, spacing, timings: dict, t0: float) -> Result:
+    def _postprocess(self, out: dict, pixels, spacing, timings: dict, t0: float,
+                     colour_device=None) -> Result:
         """Clean-up, relabelling, colours and overlay (unless the device drew it), timings: the
-        tail both paths share. `t0`: when this image's decode stage began."""
+        tail both paths share. `t0`: when this image's decode stage began; `colour_device`:
+        where the colour image is drawn (the device path keeps that cheap step on the host,
+        where its labels already are)."""
         seg, rgb = None, out.get("overlay")
         if self.clean and out.get("masks") is not None:
             out["masks"] = kernels.cleanup(out["masks"])
@@ -246,7 +249,8 @@ class Predictor:
             rgb = None   # the overlay must show the cleaned labels
         if self.info.task != "bse":
             if "segmentation" in self.render:
-                seg = kernels.colourise(out["labels"], self.palette, device=self.device)
+                seg = kernels.colourise(out["labels"], self.palette,
+                                        device=colour_device or self.device)
             if rgb is None and "overlay" in self.render:
                 rgb = kernels.overlay(pixels, out["frame"], out["labels"], device=self.device,
                                       **self._overlay_kwargs())
@@ -291,7 +295,7 @@ class Predictor:
         _check_finite(out["output"])
         timings = dict(out["timings"], read=_ms(t0, t1))
         return self._postprocess(out, pixels, spacing if spacing is not None else file_spacing,
-                                 timings, time.perf_counter())
+                                 timings, time.perf_counter(), colour_device="cpu")
 
 
 def flip_lr(x: np.ndarray, layout: str) -> np.ndarray:

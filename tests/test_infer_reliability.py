@@ -310,3 +310,52 @@ def test_backend_auto_takes_openvino_only_for_a_folder_worth_its_compile(model, 
     many = json.loads((tmp_path / "many" / "c0.json").read_text())["model"]["backend"]
     assert one == "onnxruntime"
     assert many == ("openvino" if importlib.util.find_spec("openvino") else "onnxruntime")
+
+
+def test_outputs_without_the_bone_image_and_outputs_a_model_cannot_give(tmp_path, folder, capsys):
+    """--outputs seg,json: no bone image written (it used to crash the writer); --outputs bse
+    from a segmentation-only model: one clear error, nothing written."""
+    mt = affine_model(tmp_path / "mt.onnx", SIZE, "nchw", "mt")
+    seg = affine_model(tmp_path / "seg.onnx", SIZE, "nchw", "seg")
+    out = tmp_path / "o1"
+    assert infer(folder / "case0.png", "--model", mt, "--out", out, "--outputs", "seg,json") == 0
+    assert sorted(os.listdir(out)) == ["case0.json", "case0_seg.png"]
+    capsys.readouterr()
+    assert infer(folder / "case0.png", "--model", seg, "--out", tmp_path / "o2",
+                 "--outputs", "bse") == 1
+    assert "nothing to write" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "o2") or os.listdir(tmp_path / "o2") == []
+
+
+def test_an_inference_failure_is_one_line_naming_the_model(model, folder, tmp_path, capsys,
+                                                           monkeypatch):
+    from cxrmt.runtime.ort_backend import OnnxRuntimeRunner
+
+    class Fail(Exception):   # like onnxruntime's own error types: not a RuntimeError
+        pass
+
+    def broken(self, x):
+        raise Fail("[ONNXRuntimeError] : 1 : FAIL : out of memory")
+    monkeypatch.setattr(OnnxRuntimeRunner, "_infer", broken)
+    assert infer(folder / "case0.png", "--model", model, "--out", tmp_path / "o",
+                 "--backend", "onnxruntime") == 1
+    err = capsys.readouterr().err
+    assert f"{model}: inference failed (Fail" in err and "Traceback" not in err
+
+
+def test_a_lock_is_released_when_the_run_is_interrupted_before_the_write(model, folder, tmp_path,
+                                                                        monkeypatch):
+    from cxrmt.infer import run as infer_run
+    calls = []
+    real = infer_run.write_one
+
+    def slow_then_interrupted(p, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:   # Ctrl-C in the second write (which frees its own lock, as the
+            locks.release(*p.lock)   # real one does) while the third set already holds one
+            raise KeyboardInterrupt
+        return real(p, *a, **k)
+    monkeypatch.setattr(infer_run, "write_one", slow_then_interrupted)
+    out = tmp_path / "out"
+    assert infer(folder, "--model", model, "--out", out) == 130
+    assert leftovers(out) == []

@@ -130,6 +130,9 @@ def _claim(path, paths: dict, opts: InferOptions) -> tuple:
     except locks.Busy:
         raise FileExistsError(f"{path}: its outputs are being written by another cxrmt run "
                               f"(lock {lock}); skipped") from None
+    if not force and all(os.path.exists(p) for p in paths.values()):   # finished meanwhile
+        locks.release(lock, fd)
+        raise FileExistsError(f"{list(paths.values())[-1]} exists (use --force to overwrite)")
     if present and not force:
         log.info(f"{path}: outputs of an interrupted run ({len(present)} of {len(paths)} "
                  "files): redone")
@@ -204,7 +207,7 @@ def _images(rg, result, paths, encoders=None, level=None) -> dict:
     """{path: PNG bytes} of the image outputs (encoded in parallel when given an executor:
     zlib releases the GIL, and encoding is most of the write time at 2048²)."""
     arrays = {}   # kind -> array
-    if result.bone_suppressed is not None:
+    if result.bone_suppressed is not None and "bse" in paths:
         arrays["bse"] = bone_like_input(result.bone_suppressed, rg.pixels, rg.white)
     if result.masks is not None:
         wanted = {"seg": result.segmentation, "overlay": result.overlay, "labels": result.labels}
@@ -272,6 +275,9 @@ def infer_paths(predictor, files, opts: InferOptions, model: dict, quiet=False) 
     """Process every file; returns [(file, reason)] of the ones that failed. Input i + 1 is read
     and run while input i is encoded and written (one write in flight, so memory stays at two
     images' outputs); the last write finishes before this returns, also on Ctrl-C."""
+    if files and not planned_outputs(files[0], opts, predictor.info.task):
+        raise ValueError(f"--outputs {','.join(opts.outputs)}: nothing to write for a "
+                         f"{predictor.info.task!r} model")
     failed, claimed, pending = [], set(), None
     bar = len(files) > 1 and not quiet and sys.stderr.isatty()   # no \r in logs and pipes
 
@@ -297,8 +303,13 @@ def infer_paths(predictor, files, opts: InferOptions, model: dict, quiet=False) 
                 except (FileExistsError, *INPUT_ERRORS) as exc:
                     fail(path, exc)
                 else:
-                    settle(pending)
-                    pending = (path, writer.submit(write_one, p, model, encoders, opts.png_level))
+                    try:
+                        settle(pending)
+                        pending = (path, writer.submit(write_one, p, model, encoders,
+                                                       opts.png_level))
+                    except BaseException:   # p was never handed to the writer: its lock
+                        locks.release(*p.lock)
+                        raise
                 if bar:
                     print(f"\r[{i + 1}/{len(files)}] {os.path.basename(path)}", end="",
                           file=sys.stderr, flush=True)

@@ -40,12 +40,17 @@ def acquire(path) -> int:
             same = os.path.samestat(os.fstat(fd), os.stat(path))
         except FileNotFoundError:
             same = False
+        except BaseException:
+            os.close(fd)
+            raise
         if same:
             return fd
         os.close(fd)
 
 
 def release(path, fd: int) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)   # while still held: nobody can lock this inode in between
-    os.close(fd)
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)   # while still held: nobody can lock this inode in between
+    finally:
+        os.close(fd)

@@ -34,8 +34,9 @@ def temp_path(path, suffix="") -> str:
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=TMP_MARK + suffix,
-                               dir=folder)
+    # The name cut short: a long stem must not push the temporary's name past NAME_MAX.
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)[:80]}.",
+                               suffix=TMP_MARK + suffix, dir=folder)
     os.close(fd)
     return tmp
 

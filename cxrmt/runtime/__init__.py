@@ -114,8 +114,10 @@ def open_runner(path, backend=None, **options) -> Runner:
     module, cls, _ = BACKENDS[key if name == _own_backend(key) else BACKEND_NAMES[name][0]]
     runner = getattr(importlib.import_module(module), cls)
     try:
-        return runner(os.fspath(path), **options)
-    except (CxrmtError, ImportError, TypeError, FileNotFoundError):
+        opened = runner(os.fspath(path), **options)
+        opened.path = os.fspath(path)   # named in errors at inference time
+        return opened
+    except (CxrmtError, ImportError, TypeError, OSError, MemoryError):
         raise
     except ValueError as exc:   # the runner's checks of what it read: layout, task, size
         raise ModelError(path, str(exc)) from exc

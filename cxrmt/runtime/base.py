@@ -11,6 +11,7 @@ import numpy as np
 
 from cxrmt.contract import OUTPUT_CHANNELS as TASK_CHANNELS
 from cxrmt.contract import PREFIX
+from cxrmt.errors import CxrmtError, DeviceError
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,13 @@ class Runner:
         """One forward pass on a float32 batch in the model's layout and size."""
         x = np.ascontiguousarray(x, dtype=np.float32) if x.dtype != np.float32 else x
         self.info.check_input(x)
-        return self._infer(np.ascontiguousarray(x))
+        try:
+            return self._infer(np.ascontiguousarray(x))
+        except (CxrmtError, MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as exc:   # the backend's own error types (ORT Fail, OpenVINO, CUDA)
+            raise DeviceError(f"{getattr(self, 'path', 'the model')}: inference failed "
+                              f"({type(exc).__name__}: {exc})") from exc
 
     def _infer(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
