@@ -16,14 +16,8 @@ from cxrmt.cli import main
 from cxrmt.io import locks, writers
 from cxrmt.io.inputs import expand
 from cxrmt.io.writers import TMP_MARK, write_png
+from test_infer import SIZE, model  # noqa: F401  (the closed-form ONNX model fixture)
 from test_runtime_fixtures import affine_model, chest
-
-SIZE = 32
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return str(affine_model(tmp_path_factory.mktemp("m") / "mt.onnx", SIZE, "nchw", "mt"))
 
 
 @pytest.fixture()

@@ -66,7 +66,7 @@ def bone_like_input(bone16: np.ndarray, pixels: np.ndarray, white: float) -> np.
 
 
 def output_folders(files, opts: InferOptions) -> list:
-    return [opts.out] if opts.out else sorted({os.path.dirname(os.path.abspath(f)) for f in files})
+    return sorted({output_set(f, opts)[0] for f in files})
 
 
 def check_output_folders(files, opts: InferOptions) -> None:

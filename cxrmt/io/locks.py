@@ -17,11 +17,6 @@ def lock_path(folder, stem: str) -> str:
     return os.path.join(folder, f".{stem}{LOCK_MARK}")
 
 
-def is_lock(name: str) -> bool:
-    base = os.path.basename(name)
-    return base.startswith(".") and base.endswith(LOCK_MARK)
-
-
 def acquire(path) -> int:
     """An exclusive, non-blocking lock on `path` (created); returns its descriptor, or raises
     Busy. The holder removes the file on release; a process that locked a file just removed
