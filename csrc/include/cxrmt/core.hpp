@@ -127,6 +127,39 @@ CXRMT_CPP_API void overlay(const image_view& original, const frame& f, const seg
 // Per organ: keep the largest 8-connected component, fill holes (4-connected background).
 CXRMT_CPP_API void cleanup(std::uint8_t* masks, int height, int width, bool keep_largest, bool fill_holes);
 
+// -- Post-processing shared by the C pipeline and the Python Predictor --------------------------
+
+// Labels made consistent with cleaned masks (after cleanup): a pixel whose organ was removed
+// turns background; a background pixel inside a (hole-filled) mask takes that organ's label,
+// right lung first, then left lung, then heart.
+CXRMT_CPP_API void relabel(std::uint8_t* labels, const std::uint8_t* masks, int height, int width);
+
+// The full-range uint16 bone image (decode with bone_lo/hi = the input's full range) at the
+// input's own bit depth: uint8 for 8-bit inputs (round(v / 257)); for uint16 inputs whose full
+// scale `white` is below 65535 (e.g. 4095 for 12 bits), round(v * white / 65535) as uint16;
+// otherwise a copy. `out` holds height * width elements of the returned dtype.
+CXRMT_CPP_API dtype bone_depth(dtype input, float white);
+CXRMT_CPP_API void bone_to_input_depth(const std::uint16_t* bone16, int height, int width,
+                                       dtype input, float white, void* out);
+
+// Area and extents of one organ mask (px; mm when a spacing is given), and the cardiothoracic
+// ratio: the heart's horizontal extent over the lungs' (outer edge to outer edge). Extents are
+// inclusive (a one-column organ is 1 px wide); 0 when the organ is absent.
+struct organ_measures {
+  long long area_px = 0;
+  int height_px = 0, width_px = 0;
+  double area_mm2 = 0.0, height_mm = 0.0, width_mm = 0.0;  // 0 without spacing
+};
+struct measures {
+  organ_measures organs[3];   // channel order: heart, left lung, right lung
+  double ctr = 0.0;           // valid when has_ctr
+  bool has_ctr = false;       // false when the heart or both lungs are missing
+  bool has_spacing = false;
+};
+// masks: 3 x H x W (0/non-0) in channel order; spacing_mm: {row, column} or null.
+CXRMT_CPP_API measures measure(const std::uint8_t* masks, int height, int width,
+                               const double* spacing_mm);
+
 // Compiler, CUDA build, architectures, and whether a CUDA device is usable now (never throws).
 CXRMT_CPP_API std::string build_info_json();
 
