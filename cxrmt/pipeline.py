@@ -226,7 +226,7 @@ class Predictor:
         return [self._decode(p, y[i:i + 1], infer_ms) for i, p in enumerate(chunk)]
 
     def _decode(self, p: _Prepared, y: np.ndarray, infer_ms: float) -> Result:
-        _check_finite(y)
+        check_finite(y)
         t0 = time.perf_counter()
         layout = self.info.layout
         out = kernels.decode(y, p.frame, task=self.info.task, layout=layout, image=p.pixels,
@@ -272,7 +272,7 @@ class Predictor:
             overlay=None if self.clean or "overlay" not in self.render
             else overlay_kwargs(self.overlay_options),
             **self._decode_options(pixels, white))
-        _check_finite(out["output"])
+        check_finite(out["output"])
         timings = dict(out["timings"], read=_ms(t0, t1))
         return self._postprocess(out, pixels, spacing if spacing is not None else file_spacing,
                                  timings, time.perf_counter(), colour_device="cpu")
@@ -374,7 +374,7 @@ def _read(image):
     return pixels, None, None
 
 
-def _check_finite(y: np.ndarray) -> None:
+def check_finite(y: np.ndarray) -> None:
     if not np.isfinite(y).all():
         raise FloatingPointError("the model produced NaN or Inf (an FP16 overflow?); "
                                  "re-export without --fp16 or check the model")
