@@ -14,8 +14,13 @@ import numpy as np
 from cxrmt import kernels
 from cxrmt import window as window_mod
 from cxrmt.io import read_image_bytes
-from cxrmt.pipeline import DecodeOptions, OverlayOptions, check_finite, decode_kwargs, \
-    render_outputs
+from cxrmt.pipeline import (
+    DecodeOptions,
+    OverlayOptions,
+    check_finite,
+    decode_kwargs,
+    render_outputs,
+)
 from cxrmt.runtime import metadata as md
 
 FRAME_FIELDS = ("height", "width", "size", "pad_top", "pad_bottom", "pad_left", "pad_right",

@@ -15,8 +15,9 @@ from .raster import read_mask, read_raster
 from .writers import atomic_path, write_png
 
 __all__ = ["DEFAULT_MAX_PIXELS", "ImageFormatError", "PairedCase", "PairedDataset", "Radiograph",
-           "atomic_path", "read_image", "read_image_bytes", "read_jsrt_img", "read_mask", "read_raster",
-           "read_raw_polarity_png", "read_scr_mask", "write_case", "write_cases_csv", "write_png"]
+           "atomic_path", "read_image", "read_image_bytes", "read_jsrt_img", "read_mask",
+           "read_raster", "read_raw_polarity_png", "read_scr_mask", "write_case",
+           "write_cases_csv", "write_png"]
 
 
 def read_image(path, invert: bool = False, *, max_pixels=DEFAULT_MAX_PIXELS,
