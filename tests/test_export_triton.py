@@ -127,6 +127,7 @@ def test_a_rewrite_replaces_the_folders_and_leaves_no_temporaries(tmp_path):
     assert sorted(os.listdir(tmp_path / "repo")) == \
         ["cxrmt", "cxrmt_network", "cxrmt_postprocess", "cxrmt_preprocess", "other_model"]
     assert not (tmp_path / "repo" / "cxrmt_network" / "1" / "stale.onnx").exists()
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".cxrmt-")]
 
 
 # -- the ensemble's wiring ---------------------------------------------------------------------

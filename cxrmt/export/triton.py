@@ -204,7 +204,8 @@ def write_repository(model_path, out_dir, meta: dict, name="cxrmt", *, gpu=False
     network = network_config(f"{name}_network", platform, meta, batch, gpu=gpu,
                              instances=instances, ort_tensorrt=ort_tensorrt)
     os.makedirs(out_dir, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".cxrmt-triton-", dir=out_dir) as stage:
+    # staged beside the repository, not in it, where a polling Triton would try to load it
+    with tempfile.TemporaryDirectory(prefix=".cxrmt-triton-", dir=_beside(out_dir)) as stage:
         files = {network["name"]: {filename: model_path},
                  pre["name"]: {"model.py": os.path.join(TEMPLATES, "preprocess.py")},
                  post["name"]: {"model.py": os.path.join(TEMPLATES, "postprocess.py")},
@@ -246,13 +247,17 @@ def _check_inputs(model_path: str, meta: dict, instances, ort_tensorrt) -> tuple
     return platform
 
 
+def _beside(out_dir: str) -> str:
+    return os.path.dirname(os.path.abspath(out_dir))
+
+
 def _move_into(folder: str, out_dir: str) -> str:
     """Move a staged model folder into `out_dir`, replacing an existing one only once the new
     one is complete."""
     target = os.path.join(out_dir, os.path.basename(folder))
     old = None
     if os.path.exists(target):
-        old = tempfile.mkdtemp(prefix=".cxrmt-old-", dir=out_dir)
+        old = tempfile.mkdtemp(prefix=".cxrmt-old-", dir=_beside(out_dir))
         os.replace(target, os.path.join(old, "model"))
     os.replace(folder, target)
     if old:
