@@ -146,7 +146,7 @@ def test_cli_export_fp16_and_triton_from_a_keras_file(generator, tmp_path, capsy
     text = "".join(capsys.readouterr())   # the exporter's log (stderr) and the command's report
     assert "ORT vs TF max |d|" in text and "FP16 check passed" in text
     assert (tmp_path / "out" / "g.fp16.onnx").exists()
-    assert (tmp_path / "repo" / "cxrmt" / "1" / "model.onnx").read_bytes() == \
+    assert (tmp_path / "repo" / "cxrmt_network" / "1" / "model.onnx").read_bytes() == \
         (tmp_path / "out" / "g.fp16.onnx").read_bytes()
     with pytest.raises(ValueError, match="--onnx OUT is needed"):
         _cli(["export", keras_path])
