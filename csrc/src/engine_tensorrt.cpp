@@ -346,6 +346,10 @@ class tensorrt_engine final : public engine {
     const bool nhwc = layout_ == layout::nhwc;
     size_ = static_cast<int>(nhwc ? in[1] : in[2]);
     channels_ = static_cast<int>(nhwc ? out[3] : out[1]);
+    auto declared = metadata_.find("cxrmt.size");
+    if (declared != metadata_.end() && declared->second != std::to_string(size_))
+      throw std::runtime_error(path_ + ": metadata says size " + declared->second + ", the input is " +
+                               std::to_string(size_));
     in_bytes_ = elements(input_) * sizeof(float);
     out_bytes_ = elements(output_) * dtype_size(output_.type);
   }
@@ -375,6 +379,8 @@ class tensorrt_engine final : public engine {
 
 std::unique_ptr<engine> open_tensorrt(const std::string& path, const engine_options& options) {
   if (options.device_index < 0) throw std::invalid_argument("device_index: must be >= 0");
+  if (options.device == "cpu")
+    throw std::invalid_argument("device: a TensorRT engine runs on a CUDA device, not \"cpu\" (use the ONNX model)");
   return std::make_unique<tensorrt_engine>(path, options);
 }
 
