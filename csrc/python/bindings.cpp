@@ -265,13 +265,20 @@ py::array_t<uint8_t> overlay_py(const py::array& image, const frame& f, const py
   return rgb;
 }
 
-py::array_t<uint8_t> cleanup_py(const py::array& masks, bool keep_largest, bool fill_holes) {
+// (3, H, W) uint8/bool masks, C-contiguous (bool is 0/1 bytes, read as uint8).
+py::array masks_arg(const py::array& masks) {
   if (masks.ndim() != 3 || masks.shape(0) != 3) bad("masks: expected shape (3, H, W)");
   if (!masks.dtype().is(py::dtype::of<uint8_t>()) && masks.dtype().kind() != 'b')
     bad("masks: dtype " + dtype_str(masks) + " is not supported (use uint8 or bool)");
   if (masks.size() == 0) bad("masks: empty");
+  return contiguous(masks);
+}
+
+const uint8_t* bytes(const py::array& a) { return static_cast<const uint8_t*>(a.data()); }
+
+py::array_t<uint8_t> cleanup_py(const py::array& masks, bool keep_largest, bool fill_holes) {
+  py::array src = masks_arg(masks);
   py::array_t<uint8_t> out({masks.shape(0), masks.shape(1), masks.shape(2)});
-  py::array src = contiguous(masks);
   std::memcpy(out.mutable_data(), src.data(), static_cast<std::size_t>(masks.size()));
   uint8_t* p = out.mutable_data();
   const int h = static_cast<int>(masks.shape(1)), w = static_cast<int>(masks.shape(2));
@@ -279,6 +286,87 @@ py::array_t<uint8_t> cleanup_py(const py::array& masks, bool keep_largest, bool 
     py::gil_scoped_release nogil;
     cleanup(p, h, w, keep_largest, fill_holes);
   }
+  return out;
+}
+
+py::array_t<uint8_t> relabel_py(const py::array& labels, const py::array& masks) {
+  if (!labels.dtype().is(py::dtype::of<uint8_t>()) || labels.ndim() != 2)
+    bad("labels: expected a uint8 label map (H, W), got dtype " + dtype_str(labels) + " with " +
+        std::to_string(labels.ndim()) + " dimensions");
+  py::array m = masks_arg(masks);
+  if (masks.shape(1) != labels.shape(0) || masks.shape(2) != labels.shape(1))
+    bad("masks: shape (3, " + std::to_string(masks.shape(1)) + ", " + std::to_string(masks.shape(2)) +
+        ") does not match labels (" + std::to_string(labels.shape(0)) + ", " + std::to_string(labels.shape(1)) + ")");
+  py::array_t<uint8_t> out({labels.shape(0), labels.shape(1)});
+  py::array src = contiguous(labels);
+  std::memcpy(out.mutable_data(), src.data(), static_cast<std::size_t>(labels.size()));
+  uint8_t* p = out.mutable_data();
+  const int h = static_cast<int>(labels.shape(0)), w = static_cast<int>(labels.shape(1));
+  {
+    py::gil_scoped_release nogil;
+    relabel(p, bytes(m), h, w);
+  }
+  return out;
+}
+
+// The input's dtype as a kernel dtype; anything else numpy can name is an error here.
+dtype input_kind(const py::object& input_dtype) {
+  const py::dtype d = py::dtype::from_args(input_dtype);
+  const char k = d.kind();
+  if (k == 'u' && d.itemsize() == 1) return dtype::u8;
+  if (k == 'u' && d.itemsize() == 2) return dtype::u16;
+  if (k == 'f' && d.itemsize() == 4) return dtype::f32;
+  if (k == 'f' && d.itemsize() == 2) return dtype::f16;
+  bad("input_dtype: " + py::str(d).cast<std::string>() + " is not an image dtype (uint8, uint16, float32, float16)");
+}
+
+// Returns bone16 itself when the input's depth is full-range uint16 already (no copy).
+py::array bone_to_input_depth_py(const py::array& bone16, const py::object& input_dtype, double white) {
+  if (!bone16.dtype().is(py::dtype::of<uint16_t>()) || bone16.ndim() != 2)
+    bad("bone16: expected the full-range uint16 bone image (H, W), got dtype " + dtype_str(bone16) + " with " +
+        std::to_string(bone16.ndim()) + " dimensions");
+  if (bone16.size() == 0) bad("bone16: empty image");
+  const dtype input = input_kind(input_dtype);
+  const float full = static_cast<float>(white);
+  const dtype to = bone_depth(input, full);
+  if (to == dtype::u16 && !(input == dtype::u16 && full < 65535.0f)) return bone16;
+  py::array src = contiguous(bone16);
+  const py::ssize_t h = bone16.shape(0), w = bone16.shape(1);
+  py::array out = to == dtype::u8 ? py::array(py::array_t<uint8_t>({h, w})) : py::array(py::array_t<uint16_t>({h, w}));
+  const auto* s = static_cast<const uint16_t*>(src.data());
+  void* d = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    bone_to_input_depth(s, static_cast<int>(h), static_cast<int>(w), input, full, d);
+  }
+  return out;
+}
+
+py::dict organ_dict(const organ_measures& o, bool mm) {
+  py::dict d;
+  d["area_px"] = o.area_px;
+  d["height_px"] = o.height_px;
+  d["width_px"] = o.width_px;
+  if (mm) {
+    d["area_mm2"] = o.area_mm2;
+    d["height_mm"] = o.height_mm;
+    d["width_mm"] = o.width_mm;
+  }
+  return d;
+}
+
+py::dict measure_py(const py::array& masks, std::optional<std::pair<double, double>> spacing) {
+  py::array m = masks_arg(masks);
+  const double sp[2] = {spacing ? spacing->first : 0.0, spacing ? spacing->second : 0.0};
+  measures r;
+  {
+    py::gil_scoped_release nogil;
+    r = measure(bytes(m), static_cast<int>(masks.shape(1)), static_cast<int>(masks.shape(2)), spacing ? sp : nullptr);
+  }
+  py::dict out;
+  out["organs"] = py::make_tuple(organ_dict(r.organs[0], r.has_spacing), organ_dict(r.organs[1], r.has_spacing),
+                                 organ_dict(r.organs[2], r.has_spacing));
+  out["cardiothoracic_ratio"] = r.has_ctr ? py::object(py::float_(r.ctr)) : py::none();
   return out;
 }
 
@@ -364,4 +452,17 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("cleanup", &cleanup_py, py::arg("masks"), py::kw_only(), py::arg("keep_largest") = true,
         py::arg("fill_holes") = true, "Per organ: largest 8-connected component, holes filled. Returns a copy.");
+
+  m.def("relabel", &relabel_py, py::arg("labels"), py::arg("masks"),
+        "Labels (H,W) made consistent with cleaned masks (3,H,W): a removed organ's pixels turn background, "
+        "background inside a mask takes its label (right lung, then left lung, then heart). Returns a copy.");
+
+  m.def("bone_to_input_depth", &bone_to_input_depth_py, py::arg("bone16"), py::arg("input_dtype"), py::arg("white"),
+        "Full-range uint16 bone image -> the input's depth: uint8 (round(v/257)) for uint8 inputs, uint16 on the "
+        "input's scale (round(v*white/65535)) when white < 65535, else bone16 itself. Rounds half to even.");
+
+  m.def("measure", &measure_py, py::arg("masks"), py::arg("spacing") = py::none(),
+        "Masks (3,H,W) -> {'organs': (heart, left lung, right lung) dicts of area_px, height_px, width_px "
+        "(+ area_mm2, height_mm, width_mm with a (row, col) mm spacing), 'cardiothoracic_ratio': float or None}. "
+        "Unrounded.");
 }
