@@ -18,10 +18,6 @@ void check_plane(const void* p, int height, int width, const char* name) {
             std::to_string(width));
 }
 
-// Channel of each label's organ: masks are heart, left lung, right lung; labels 1 right lung,
-// 2 left lung, 3 heart.
-constexpr int kChannelOfLabel[4] = {-1, 2, 1, 0};
-
 // Rounded scaled bone values for every uint16 code: the table is exact (same double maths as
 // np.rint(v * scale), half to even) and a lookup is cheaper than a rounding call per pixel.
 template <typename T>
@@ -98,10 +94,14 @@ void relabel(std::uint8_t* labels, const std::uint8_t* masks, int height, int wi
   const std::uint8_t *heart = masks, *left = masks + plane, *right = masks + 2 * plane;
   detail::parallel_for(height, width, [&](int b, int e) {
     for (std::size_t i = static_cast<std::size_t>(b) * width; i < static_cast<std::size_t>(e) * width; ++i) {
-      std::uint8_t l = labels[i];
-      if (l >= 1 && l <= 3 && !masks[kChannelOfLabel[l] * plane + i]) l = 0;  // organ removed
-      if (l == 0) l = right[i] ? 1 : left[i] ? 2 : heart[i] ? 3 : 0;        // hole filled
-      labels[i] = l;
+      // Branch-free (vectorises): masks are noisy at organ edges, where branches mispredict.
+      const int r = right[i] != 0, le = left[i] != 0, hr = heart[i] != 0;
+      int l = labels[i];
+      const int removed = ((l == 1) & !r) | ((l == 2) & !le) | ((l == 3) & !hr);  // organ gone
+      l = removed ? 0 : l;
+      const int fill = r ? 1 : le ? 2 : hr ? 3 : 0;                         // hole filled
+      l = l == 0 ? fill : l;
+      labels[i] = static_cast<std::uint8_t>(l);
     }
   });
 }
