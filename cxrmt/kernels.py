@@ -1,4 +1,5 @@
-"""Image kernels of the compiled core (preprocess, decode, colourise, overlay, cleanup).
+"""Image kernels of the compiled core (preprocess, decode, colourise, overlay, cleanup) and the
+post-processing after them (relabel, bone_to_input_depth, measure).
 
 Thin re-export of :mod:`cxrmt._core` with a clear message when the extension is missing, the
 default palette, and the paths a C/C++ project needs to link the C API.
@@ -27,6 +28,13 @@ decode = _core.decode
 colourise = _core.colourise
 overlay = _core.overlay
 cleanup = _core.cleanup
+relabel = _core.relabel
+bone_to_input_depth = _core.bone_to_input_depth
+measure = _core.measure
+# Raw (device) pointer twins, for buffers numpy does not own (the TensorRT engine's).
+preprocess_device = _core.preprocess_device
+decode_device = _core.decode_device
+overlay_device = _core.overlay_device
 
 # Rows in label order: background, right lung, left lung, heart (the paper's colours).
 PALETTE = np.array(contract.PALETTE, dtype=np.uint8)

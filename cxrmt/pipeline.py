@@ -19,7 +19,6 @@ import numpy as np
 
 from cxrmt import kernels
 from cxrmt import window as window_mod
-from cxrmt.contract import LABELS, ORGANS
 from cxrmt.io import Radiograph, read_image
 from cxrmt.runtime import Runner, open_runner
 from cxrmt.runtime.base import palette_of
@@ -334,15 +333,9 @@ def flip_average(y: np.ndarray, y_flipped: np.ndarray, info) -> np.ndarray:
 
 def relabel(labels: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """The label map made consistent with cleaned masks: a pixel whose organ was removed turns
-    background; a background pixel inside a (hole-filled) mask takes that organ's label."""
-
-    out = labels.copy()
-    organs = [(LABELS[o], masks[ORGANS.index(o)] > 0) for o in ("right_lung", "left_lung", "heart")]
-    for label, mask in organs:
-        out[(labels == label) & ~mask] = 0
-    for label, mask in organs:
-        out[(out == 0) & mask] = label
-    return out
+    background; a background pixel inside a (hole-filled) mask takes that organ's label
+    (kernels.relabel; a copy)."""
+    return kernels.relabel(labels, masks)
 
 
 def _group_options(options: dict, **groups) -> tuple:

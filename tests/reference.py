@@ -84,3 +84,50 @@ def masks_colour(masks, palette=PALETTE):
 def blend(grey, premult, a):
     v = (grey * (255.0 - a) + premult) / 255.0
     return np.floor(np.clip(v, 0, 255) + 0.5).astype(np.uint8)
+
+
+# -- Post-processing: the numpy implementations cxrmt used before the C++ core took them over.
+ORGANS = ("heart", "left_lung", "right_lung")  # mask channels
+LABEL_OF = {"right_lung": 1, "left_lung": 2, "heart": 3}
+
+
+def relabel(labels, masks):
+    out = labels.copy()
+    organs = [(LABEL_OF[o], masks[ORGANS.index(o)] > 0) for o in ("right_lung", "left_lung", "heart")]
+    for label, mask in organs:
+        out[(labels == label) & ~mask] = 0
+    for label, mask in organs:
+        out[(out == 0) & mask] = label
+    return out
+
+
+def bone_like_input(bone16, input_dtype, white):
+    if input_dtype == np.uint8:
+        return np.rint(bone16 * (1.0 / 257.0)).astype(np.uint8)
+    if input_dtype == np.uint16 and white < 65535:
+        return np.rint(bone16 * (float(white) / 65535.0)).astype(np.uint16)
+    return bone16
+
+
+def _extent(any_along):
+    idx = np.flatnonzero(any_along)
+    return int(idx[-1] - idx[0] + 1) if idx.size else 0
+
+
+def organ_measures(mask, spacing=None):
+    """Unrounded; the caller rounds as cxrmt.infer.measure presents them."""
+    mask = np.asarray(mask, dtype=bool)
+    area = int(np.count_nonzero(mask))
+    height, width = _extent(mask.any(axis=1)), _extent(mask.any(axis=0))
+    out = {"area_px": area, "height_px": height, "width_px": width}
+    if spacing is not None:
+        dr, dc = (float(s) for s in spacing)
+        out.update(area_mm2=area * dr * dc, height_mm=height * dr, width_mm=width * dc)
+    return out
+
+
+def cardiothoracic_ratio(masks):
+    heart = np.asarray(masks[0], bool)
+    lungs = np.asarray(masks[1], bool) | np.asarray(masks[2], bool)
+    cardiac, thoracic = _extent(heart.any(axis=0)), _extent(lungs.any(axis=0))
+    return cardiac / thoracic if cardiac and thoracic else None

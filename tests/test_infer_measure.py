@@ -1,8 +1,10 @@
 """Organ measurements against hand-computed cases and a brute-force loop."""
 
 import numpy as np
+import reference as ref
 
-from cxrmt.infer.measure import cardiothoracic_ratio, measurements, organ_measures
+from cxrmt.contract import ORGANS
+from cxrmt.infer.measure import measurements
 
 
 def brute_extent(mask, axis):
@@ -27,7 +29,7 @@ def test_hand_computed_rectangles():
 def test_matches_brute_force_on_random_blobs(rng):
     for _ in range(5):
         mask = rng.random((17, 23)) < 0.05
-        m = organ_measures(mask)
+        m = measurements(np.stack([mask, mask & False, mask & False]))["organs"]["heart"]
         assert m["area_px"] == int(mask.sum())
         assert m["height_px"] == brute_extent(mask, 0) and m["width_px"] == brute_extent(mask, 1)
         assert "area_mm2" not in m
@@ -39,7 +41,21 @@ def test_empty_organs_give_zero_and_no_ratio():
     assert m["organs"]["heart"] == {"area_px": 0, "height_px": 0, "width_px": 0}
     assert m["cardiothoracic_ratio"] is None
     masks[0, 2:4, 2:4] = 1     # a heart but no lungs
-    assert cardiothoracic_ratio(masks) is None
+    assert measurements(masks)["cardiothoracic_ratio"] is None
+
+
+def test_json_format_and_rounding_as_before(rng):
+    """The dict `cxrmt infer` writes is what the numpy implementation wrote: same keys in the
+    same order, mm to 2 decimals, CTR to 4."""
+    for spacing in (None, (0.143, 0.139), (0.2, 0.1)):
+        masks = (rng.random((3, 31, 45)) < 0.2).astype(np.uint8)
+        old = {"organs": {}, "cardiothoracic_ratio": round(ref.cardiothoracic_ratio(masks), 4)}
+        for i, organ in enumerate(ORGANS):
+            m = ref.organ_measures(masks[i], spacing)
+            old["organs"][organ] = {k: round(v, 2) if "mm" in k else v for k, v in m.items()}
+        new = measurements(masks, spacing)
+        assert new == old
+        assert [list(o) for o in new["organs"].values()] == [list(o) for o in old["organs"].values()]
 
 
 def test_spacing_note_says_when_mm_are_at_the_detector():

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from cxrmt import __version__
+from cxrmt import __version__, kernels
 from cxrmt.contract import MASK_ORGANS, ORGANS, PREFIX
 from cxrmt.errors import OutputError
 from cxrmt.io import DEFAULT_MAX_PIXELS, ImageFormatError, locks, read_image
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 # Errors that concern one input (reported, the run goes on); anything else is a bug and stops.
 INPUT_ERRORS = (ImageFormatError, ValueError, OSError, FloatingPointError, MemoryError, cv2.error)
 ENCODERS = max(1, min(4, os.cpu_count() or 1))
-BAND_ROWS = 256   # rows converted at a time (bounded temporaries on huge inputs)
 
 
 @dataclass
@@ -52,17 +51,8 @@ class InferOptions:
 def bone_like_input(bone16: np.ndarray, pixels: np.ndarray, white: float) -> np.ndarray:
     """The full-range uint16 bone image at the input's bit depth: uint8 for 8-bit inputs, uint16
     on the input's own scale (e.g. 0-4095 for 12-bit JSRT) for 16-bit ones, full-range uint16
-    for float (windowed DICOM) inputs. Converted in bands of rows, so a 20000² image needs no
-    full-size wider-type temporary."""
-    if pixels.dtype == np.uint8:
-        out, scale = np.empty(bone16.shape, np.uint8), 1.0 / 257.0
-    elif pixels.dtype == np.uint16 and white < 65535:
-        out, scale = np.empty(bone16.shape, np.uint16), float(white) / 65535.0
-    else:
-        return bone16
-    for top in range(0, bone16.shape[0], BAND_ROWS):
-        out[top:top + BAND_ROWS] = np.rint(bone16[top:top + BAND_ROWS] * scale)
-    return out
+    for float (windowed DICOM) inputs (see kernels.bone_to_input_depth: no temporaries)."""
+    return kernels.bone_to_input_depth(bone16, pixels.dtype, white)
 
 
 def output_folders(files, opts: InferOptions) -> list:
