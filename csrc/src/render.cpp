@@ -2,6 +2,7 @@
 #include "internal.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 namespace cxrmt {
 namespace detail {
@@ -94,30 +95,77 @@ std::vector<uint8_t> boundary(const std::vector<uint8_t>& flags, int h, int w, i
   return out;
 }
 
+// Grey display level (0..255) of an original value in the frame's window, as signed_row then
+// (s + 1) * 127.5: the same operations in the same order, so the same bits.
+inline float grey_level(float v, float lo, float inv, bool invert) {
+  return (px::to_signed(px::unit(v, lo, inv, invert)) + 1.0f) * 127.5f;
+}
+
 // Grey display row of the original in the frame's window: 0..255 floats.
 void grey_row(const image_view& im, const frame& f, int y, float* row) {
   signed_row(im, f, y, row);
   for (int x = 0; x < f.width; ++x) row[x] = (row[x] + 1.0f) * 127.5f;
 }
 
+// Three bytes at p from the low bytes of rgb; `wide` allows a 4-byte store (its 4th byte is
+// rewritten by the next pixel).
+inline void put_rgb(uint8_t* p, uint32_t rgb, bool wide) {
+  if (wide) { std::memcpy(p, &rgb, 4); return; }
+  p[0] = static_cast<uint8_t>(rgb); p[1] = static_cast<uint8_t>(rgb >> 8); p[2] = static_cast<uint8_t>(rgb >> 16);
+}
+
+// The blend of every organ set over grey levels, in the formula's own arithmetic.
+struct flag_blend {
+  float keep[8], add[8][3];
+  uint32_t operator()(int fl, float g) const {
+    return px::apply_blend(g, keep[fl], add[fl][0]) | px::apply_blend(g, keep[fl], add[fl][1]) << 8 |
+           static_cast<uint32_t>(px::apply_blend(g, keep[fl], add[fl][2])) << 16;
+  }
+};
+
+// Rows [b, e) of the point overlay. Integer images go through tables over all their values:
+// grey levels (organ pixels blend those) and the finished background pixel (most of the image:
+// no organ means keep = 1 and add = 0.5 in every channel). Identical bits to the formula.
+template <typename T>
+void blend_rows(const image_view& im, const uint8_t* flags, const frame& f, const flag_blend& fb,
+                const float* grey, const uint8_t* background, int b, int e, uint8_t* rgb) {
+  const int w = f.width;
+  const float lo = f.window_lo, inv = 1.0f / (f.window_hi - f.window_lo);
+  for (int y = b; y < e; ++y) {
+    const T* row = static_cast<const T*>(im.data) + static_cast<std::size_t>(y) * im.row_stride;
+    const uint8_t* fr = flags + static_cast<std::size_t>(y) * w;
+    uint8_t* out = rgb + 3 * static_cast<std::size_t>(y) * w;
+    for (int x = 0; x < w; ++x) {
+      const int fl = fr[x];
+      uint32_t c;
+      if constexpr (std::is_same_v<T, float>) c = fb(fl, grey_level(row[x], lo, inv, f.invert));
+      else c = fl ? fb(fl, grey[row[x]]) : background[row[x]] * 0x010101u;
+      put_rgb(out + 3 * x, c, x + 1 < w);
+    }
+  }
+}
+
 // Every pixel has one of 8 organ sets: blend through a table of their coefficients.
 void overlay_flags(const image_view& im, const std::vector<uint8_t>& flags, const frame& f,
                    const overlay_options& o, uint8_t* rgb) {
-  float keep[8], add[8][3];
-  for (int fl = 0; fl < 8; ++fl) px::blend_coeffs(static_cast<uint8_t>(fl), o.palette, o.alpha, &keep[fl], add[fl]);
-  parallel_for(f.height, f.width * 4, [&](int b, int e) {
-    const int w = f.width;  // a local: byte stores may alias anything the loop reads
-    std::vector<float> g(w);
-    const float* gp = g.data();
-    for (int y = b; y < e; ++y) {
-      grey_row(im, f, y, g.data());
-      const uint8_t* fr = flags.data() + static_cast<std::size_t>(y) * w;
-      uint8_t* out = rgb + 3 * static_cast<std::size_t>(y) * w;
-      for (int x = 0; x < w; ++x) {
-        const int fl = fr[x];
-        for (int k = 0; k < 3; ++k) out[3 * x + k] = px::apply_blend(gp[x], keep[fl], add[fl][k]);
-      }
+  flag_blend fb;
+  for (int fl = 0; fl < 8; ++fl) px::blend_coeffs(static_cast<uint8_t>(fl), o.palette, o.alpha, &fb.keep[fl], fb.add[fl]);
+  std::vector<float> grey;
+  std::vector<uint8_t> background;
+  if (im.type != dtype::f32) {
+    grey.resize(im.type == dtype::u8 ? 256 : 65536);
+    background.resize(grey.size());
+    const float lo = f.window_lo, inv = 1.0f / (f.window_hi - f.window_lo);
+    for (std::size_t v = 0; v < grey.size(); ++v) {
+      grey[v] = grey_level(static_cast<float>(v), lo, inv, f.invert);
+      background[v] = px::apply_blend(grey[v], fb.keep[0], fb.add[0][0]);
     }
+  }
+  const float* gp = grey.empty() ? nullptr : grey.data();
+  parallel_for(f.height, f.width * 4, [&](int b, int e) {
+    if (im.type == dtype::u8) blend_rows<uint8_t>(im, flags.data(), f, fb, gp, background.data(), b, e, rgb);
+    else if (im.type == dtype::u16) blend_rows<uint16_t>(im, flags.data(), f, fb, gp, background.data(), b, e, rgb);
+    else blend_rows<float>(im, flags.data(), f, fb, nullptr, nullptr, b, e, rgb);
   });
 }
 
