@@ -41,12 +41,11 @@ taps upsample_taps(int n_src, int n_pad, int pad, int n_dst, resample filter) {
 
 // dst[x] = quantise(original's signed value - up[x]) for one row, up = w0 * m0 (+ w1 * m1): the
 // vertical taps, the original in the window and the quantisation in one pass, no row buffers.
-// The sums are those of the tap loop (0 + w0 * m0 + w1 * m1 equals it up to the sign of a zero,
-// which the quantisation does not see). A clone per instruction set: AVX2 without FMA, so
-// every product is rounded as in the plain loop.
+// The sums are those of the tap loop (it starts from 0, which changes at most the sign of a zero,
+// and the quantisation does not see that). Inlined into bone_row_any's clones.
 template <typename T, typename O>
-inline __attribute__((always_inline)) void bone_row(const T* orig, const frame& f, const float* m0, float w0, const float* m1, float w1, int w,
-              float max_value, O* dst) {
+inline __attribute__((always_inline)) void bone_row(const T* orig, const frame& f, const float* m0, float w0,
+                                                    const float* m1, float w1, int w, float max_value, O* dst) {
   const float lo = f.window_lo, inv = 1.0f / (f.window_hi - f.window_lo);
   const bool invert = f.invert;
   for (int x = 0; x < w; ++x) {
@@ -56,12 +55,6 @@ inline __attribute__((always_inline)) void bone_row(const T* orig, const frame& 
     dst[x] = static_cast<O>(px::quantise(s - up, max_value));
   }
 }
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define CXRMT_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define CXRMT_CLONES
-#endif
 
 template <typename O>
 CXRMT_CLONES void bone_row_any(const image_view* original, int y, const frame& f, const float* m0, float w0,
