@@ -2,9 +2,8 @@
 #include "internal.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <thread>
+#include <mutex>
 
 namespace cxrmt {
 namespace detail {
@@ -394,15 +393,22 @@ frame preprocess(const image_view& image, int size, const window_options& opts, 
   const int d = f.side(), s = size, factor = d % s == 0 ? d / s : 0;
   const detail::taps ty = detail::area_taps(image.height, f.pad_top, d, s);
   const detail::taps tx = detail::area_taps(d, 0, d, s);
-  std::vector<detail::value_scan> scans(std::thread::hardware_concurrency() + 1);
-  std::atomic<int> next_scan{0};
+  detail::value_scan all;  // merged from each chunk's scan
+  std::mutex all_mutex;
+  auto merge = [&](const detail::value_scan& sc) {
+    std::lock_guard<std::mutex> lock(all_mutex);
+    all.max_int = std::max(all.max_int, sc.max_int);
+    all.nan_probe += sc.nan_probe;
+  };
   const long long work = static_cast<long long>(d) * (ty.max_taps() + 1);
   if (detail::integer_blocks_apply(image, opts, f, factor)) {
     detail::parallel_for(s, work, [&](int b, int e) {
-      detail::integer_blocks(image, f, factor, pad_value, order, out, scans[next_scan++], b, e);
+      detail::value_scan scan;
+      detail::integer_blocks(image, f, factor, pad_value, order, out, scan, b, e);
+      merge(scan);
     });
   } else detail::parallel_for(s, work, [&](int b, int e) {
-    detail::value_scan& scan = scans[next_scan++];
+    detail::value_scan scan;
     std::vector<float> acc(d), row(s);
     float* img_cols = acc.data() + f.pad_left;
     for (int i = b; i < e; ++i) {
@@ -420,9 +426,8 @@ frame preprocess(const image_view& image, int size, const window_options& opts, 
       detail::horizontal(acc.data(), tx, factor, s, row.data());
       detail::write_channels(row.data(), i, s, order, out);
     }
+    merge(scan);
   });
-  detail::value_scan all;
-  for (const auto& sc : scans) { all.max_int = std::max(all.max_int, sc.max_int); all.nan_probe += sc.nan_probe; }
   detail::raise_on_bad_values(image, opts, all);
   return f;
 }
