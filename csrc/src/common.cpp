@@ -1,6 +1,7 @@
 #include "internal.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -233,20 +234,24 @@ void parallel_for(int n, long long work_per_item, const std::function<void(int, 
   long long by_work = std::max(1LL, (work_per_item * n) / grain);
   int threads = static_cast<int>(std::min<long long>({static_cast<long long>(hw), by_work, static_cast<long long>(n)}));
   if (threads <= 1) { fn(0, n); return; }
-  std::vector<std::thread> pool;
+  // A few chunks per thread, taken in turn: on a shared machine a thread that lost its core
+  // leaves its remaining chunks to the others instead of holding everyone up. The calling
+  // thread works too.
+  const int chunks = std::min(n, 4 * threads), chunk = (n + chunks - 1) / chunks;
+  std::atomic<int> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;
-  int chunk = (n + threads - 1) / threads;
-  for (int t = 0; t < threads; ++t) {
-    int b = t * chunk, e = std::min(n, b + chunk);
-    if (b >= e) break;
-    pool.emplace_back([&, b, e] {
-      try { fn(b, e); } catch (...) {
+  auto work = [&] {
+    for (int c = next++; c * chunk < n; c = next++) {
+      try { fn(c * chunk, std::min(n, (c + 1) * chunk)); } catch (...) {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!error) error = std::current_exception();
       }
-    });
-  }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
   for (auto& th : pool) th.join();
   if (error) std::rethrow_exception(error);
 }

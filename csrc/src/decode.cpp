@@ -39,6 +39,47 @@ taps upsample_taps(int n_src, int n_pad, int pad, int n_dst, resample filter) {
                                       : area_taps_to_original(n_src, n_pad, pad, n_dst);
 }
 
+// dst[x] = quantise(original's signed value - up[x]) for one row, up = w0 * m0 (+ w1 * m1): the
+// vertical taps, the original in the window and the quantisation in one pass, no row buffers.
+// The sums are those of the tap loop (it starts from 0, which changes at most the sign of a zero,
+// and the quantisation does not see that). Inlined into bone_row_any's clones.
+template <typename T, typename O>
+inline __attribute__((always_inline)) void bone_row(const T* orig, const frame& f, const float* m0, float w0,
+                                                    const float* m1, float w1, int w, float max_value, O* dst) {
+  const float lo = f.window_lo, inv = 1.0f / (f.window_hi - f.window_lo);
+  const bool invert = f.invert;
+  for (int x = 0; x < w; ++x) {
+    float up = w0 * m0[x];
+    if (m1) up += w1 * m1[x];
+    const float s = orig ? px::to_signed(px::unit(static_cast<float>(orig[x]), lo, inv, invert)) : 0.0f;
+    dst[x] = static_cast<O>(px::quantise(s - up, max_value));
+  }
+}
+
+template <typename O>
+CXRMT_CLONES void bone_row_any(const image_view* original, int y, const frame& f, const float* m0, float w0,
+                               const float* m1, float w1, float max_value, O* dst) {
+  const int w = f.width;
+  if (!original) { bone_row<uint8_t, O>(nullptr, f, m0, w0, m1, w1, w, max_value, dst); return; }
+  const char* row = static_cast<const char*>(original->data) +
+                    static_cast<std::size_t>(y) * original->row_stride * dtype_size(original->type);
+  if (original->type == dtype::u8) bone_row(reinterpret_cast<const uint8_t*>(row), f, m0, w0, m1, w1, w, max_value, dst);
+  else if (original->type == dtype::u16) bone_row(reinterpret_cast<const uint16_t*>(row), f, m0, w0, m1, w1, w, max_value, dst);
+  else bone_row(reinterpret_cast<const float*>(row), f, m0, w0, m1, w1, w, max_value, dst);
+}
+
+// Two-tap horizontal resampling of one model row: m[x] = 0 + w0[x] * r[i0[x]] + w1[x] * r[i1[x]],
+// a single tap padded with weight 0 (the tap loop's sum up to the sign of a zero). Gathers.
+CXRMT_CLONES void two_tap_row(const float* r, const int* i0, const int* i1, const float* w0, const float* w1, int w,
+                              float* m) {
+  for (int x = 0; x < w; ++x) {
+    float acc = 0.0f;
+    acc += w0[x] * r[i0[x]];
+    acc += w1[x] * r[i1[x]];
+    m[x] = acc;
+  }
+}
+
 // Horizontal pass at model rows (S x W), then per output row: vertical taps, the original's row
 // in the window (residual mode), quantisation. No full-size float intermediate.
 template <typename T>
@@ -48,8 +89,21 @@ void write_bone(const std::vector<float>& plane, const frame& f, const decode_op
   const taps tx = upsample_taps(s, d, f.pad_left, w, opts.filter);
   const taps ty = upsample_taps(s, d, f.pad_top, h, opts.filter);
   std::vector<float> mid(static_cast<std::size_t>(s) * w);
+  std::vector<int> i0(w), i1(w);
+  std::vector<float> w0(w), w1(w);
+  const bool two_x = tx.max_taps() <= 2;
+  for (int x = 0; two_x && x < w; ++x) {
+    const int k = tx.start[x], n = tx.start[x + 1] - k;
+    i0[x] = n ? tx.idx[k] : 0;
+    w0[x] = n ? tx.w[k] : 0.0f;
+    i1[x] = n == 2 ? tx.idx[k + 1] : i0[x];
+    w1[x] = n == 2 ? tx.w[k + 1] : 0.0f;
+  }
   parallel_for(s, static_cast<long long>(w) * tx.max_taps(), [&](int b, int e) {
-    for (int i = b; i < e; ++i) {
+    for (int i = b; i < e && two_x; ++i)
+      two_tap_row(plane.data() + static_cast<std::size_t>(i) * s, i0.data(), i1.data(), w0.data(), w1.data(), w,
+                  mid.data() + static_cast<std::size_t>(i) * w);
+    for (int i = b; i < e && !two_x; ++i) {
       const float* r = plane.data() + static_cast<std::size_t>(i) * s;
       float* m = mid.data() + static_cast<std::size_t>(i) * w;
       for (int x = 0; x < w; ++x) {
@@ -59,17 +113,26 @@ void write_bone(const std::vector<float>& plane, const frame& f, const decode_op
       }
     }
   });
+  const bool two_taps = ty.max_taps() <= 2;
   parallel_for(h, static_cast<long long>(w) * (ty.max_taps() + 2), [&](int b, int e) {
-    std::vector<float> up(w), orig(w, 0.0f);
+    std::vector<float> up, orig;
+    if (!two_taps) { up.resize(w); orig.assign(w, 0.0f); }
     for (int y = b; y < e; ++y) {
+      T* o = out + static_cast<std::size_t>(y) * w;
+      auto mid_row = [&](int k) { return mid.data() + static_cast<std::size_t>(ty.idx[k]) * w; };
+      const int k0 = ty.start[y], n = ty.start[y + 1] - k0;
+      if (two_taps) {  // (no taps cannot happen; it would read zeros)
+        bone_row_any(original, y, f, n ? mid_row(k0) : mid.data(), n ? ty.w[k0] : 0.0f, n == 2 ? mid_row(k0 + 1) : nullptr,
+                     n == 2 ? ty.w[k0 + 1] : 0.0f, max_value, o);
+        continue;
+      }
       std::fill(up.begin(), up.end(), 0.0f);
       for (int k = ty.start[y]; k < ty.start[y + 1]; ++k) {
         const float wk = ty.w[k];
-        const float* m = mid.data() + static_cast<std::size_t>(ty.idx[k]) * w;
+        const float* m = mid_row(k);
         for (int x = 0; x < w; ++x) up[x] += wk * m[x];
       }
       if (original) signed_row(*original, f, y, orig.data());
-      T* o = out + static_cast<std::size_t>(y) * w;
       const float *op = orig.data(), *upp = up.data();
       for (int x = 0; x < w; ++x) o[x] = static_cast<T>(px::quantise(op[x] - upp[x], max_value));
     }

@@ -10,6 +10,14 @@
 #include <string>
 #include <vector>
 
+// Hot loops get a clone per instruction set, picked at load time (AVX-512, AVX2, baseline). The
+// build turns FMA contraction off, so every clone rounds each product as the baseline does.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define CXRMT_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define CXRMT_CLONES
+#endif
+
 namespace cxrmt {
 namespace detail {
 

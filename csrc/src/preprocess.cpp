@@ -2,9 +2,8 @@
 #include "internal.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <thread>
+#include <mutex>
 
 namespace cxrmt {
 namespace detail {
@@ -241,7 +240,7 @@ void horizontal(const float* acc, const taps& tx, int factor, int s, float* dst)
   }
 }
 
-void write_channels(const float* v, int i, int s, layout order, float* out) {
+CXRMT_CLONES void write_channels(const float* v, int i, int s, layout order, float* out) {
   if (order == layout::nhwc) {
     float* o = out + static_cast<std::size_t>(i) * s * 3;
     for (int j = 0; j < s; ++j) o[3 * j] = o[3 * j + 1] = o[3 * j + 2] = v[j];
@@ -295,16 +294,52 @@ inline __attribute__((always_inline)) void sum_rows_impl(const image_view& im, i
   scan.max_int = std::max(scan.max_int, static_cast<unsigned>(top));
 }
 
-// The hottest loop of preprocessing: an AVX2 clone, picked at load time where the CPU has it.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define CXRMT_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define CXRMT_CLONES
-#endif
-
+// The hottest loop of preprocessing.
 CXRMT_CLONES void sum_rows(const image_view& im, int y0, int y1, uint32_t* acc, value_scan& scan) {
   if (im.type == dtype::u8) sum_rows_impl<uint8_t>(im, y0, y1, acc, scan);
   else sum_rows_impl<uint16_t>(im, y0, y1, acc, scan);
+}
+
+// sums[j] = F consecutive column sums from acc + x: the blocks that lie inside the image, where a
+// fixed width lets the loop vectorise (integer sums: any order is exact).
+template <int F>
+void fixed_blocks(const uint32_t* acc, int n, uint32_t* sums) {
+  for (int j = 0; j < n; ++j) {
+    uint32_t sum = 0;
+    for (int q = 0; q < F; ++q) sum += acc[F * j + q];
+    sums[j] = sum;
+  }
+}
+
+// Block sums of one row of column sums: the interior [ja, jb) by fixed_blocks where the factor
+// is a common one, the rest (and other factors) column by column.
+void block_sums(const uint32_t* acc, const std::vector<int>& x0, const std::vector<int>& cols, int factor, int ja,
+                int jb, uint32_t* sums) {
+  const int s = static_cast<int>(x0.size());
+  const bool fixed = jb > ja && (factor == 2 || factor == 4 || factor == 8);
+  for (int j = 0; j < s; ++j) {
+    if (fixed && j == ja) {
+      const uint32_t* p = acc + x0[ja];
+      if (factor == 2) fixed_blocks<2>(p, jb - ja, sums + ja);
+      else if (factor == 4) fixed_blocks<4>(p, jb - ja, sums + ja);
+      else fixed_blocks<8>(p, jb - ja, sums + ja);
+      j = jb - 1;
+      continue;
+    }
+    const uint32_t* p = acc + x0[j];
+    uint32_t sum = 0;
+    for (int x = 0; x < cols[j]; ++x) sum += p[x];
+    sums[j] = sum;
+  }
+}
+
+// The signed block means of one output row from its block sums and pixel counts (a vectorised
+// loop, the formula of integer_blocks).
+CXRMT_CLONES void block_means(const uint32_t* sums, const int* counts, int s, int ff, float per_sum, float per_pixel,
+                              float per_pad, float* row) {
+  for (int j = 0; j < s; ++j)
+    row[j] = static_cast<float>(sums[j]) * per_sum + static_cast<float>(counts[j]) * per_pixel +
+             static_cast<float>(ff - counts[j]) * per_pad;
 }
 
 void integer_blocks(const image_view& im, const frame& f, int factor, float pad_value, layout order, float* out,
@@ -314,26 +349,33 @@ void integer_blocks(const image_view& im, const frame& f, int factor, float pad_
   //                          + pad_value over the ff - n padding pixels) / ff, without divisions:
   const float inv = 1.0f / (f.window_hi - f.window_lo), a = f.invert ? -2.0f : 2.0f, b = f.invert ? 1.0f : -1.0f;
   const float per_sum = a * inv / ff, per_pixel = (b - a * inv * f.window_lo) / ff, per_pad = pad_value / ff;
-  // Image columns of each output column (the same for every row).
+  // Image columns of each output column (the same for every row), and the interior run [ja, jb)
+  // of whole blocks in step with the image.
   std::vector<int> x0(s), cols(s);
+  int ja = s, jb = s;
   for (int j = 0; j < s; ++j) {
     x0[j] = std::max(0, j * factor - f.pad_left);
     cols[j] = std::max(0, std::min(im.width, (j + 1) * factor - f.pad_left) - x0[j]);
+    const bool whole = cols[j] == factor && x0[j] == j * factor - f.pad_left;
+    if (whole && ja == s) ja = j;
+    if (whole) jb = j + 1;
   }
-  std::vector<uint32_t> acc(im.width);
+  for (int j = ja; j < jb; ++j)
+    if (cols[j] != factor) { ja = jb = s; break; }  // not one run: column by column
+  std::vector<uint32_t> acc(im.width), sums(s);
+  std::vector<int> counts(s);
   std::vector<float> row(s);
   for (int i = i0; i < i1; ++i) {
     const int y0 = std::max(0, i * factor - f.pad_top), y1 = std::min(im.height, (i + 1) * factor - f.pad_top);
     const int rows = std::max(0, y1 - y0);
-    if (rows) sum_rows(im, y0, y1, acc.data(), scan);
-    for (int j = 0; j < s; ++j) {
-      const uint32_t* p = acc.data() + x0[j];
-      const int nc = rows ? cols[j] : 0;
-      uint32_t sum = 0;
-      for (int x = 0; x < nc; ++x) sum += p[x];
-      const int n = rows * nc;
-      row[j] = static_cast<float>(sum) * per_sum + static_cast<float>(n) * per_pixel + static_cast<float>(ff - n) * per_pad;
+    if (rows) {
+      sum_rows(im, y0, y1, acc.data(), scan);
+      block_sums(acc.data(), x0, cols, factor, ja, jb, sums.data());
+    } else {
+      std::fill(sums.begin(), sums.end(), 0u);
     }
+    for (int j = 0; j < s; ++j) counts[j] = rows * cols[j];
+    block_means(sums.data(), counts.data(), s, ff, per_sum, per_pixel, per_pad, row.data());
     write_channels(row.data(), i, s, order, out);
   }
 }
@@ -351,15 +393,22 @@ frame preprocess(const image_view& image, int size, const window_options& opts, 
   const int d = f.side(), s = size, factor = d % s == 0 ? d / s : 0;
   const detail::taps ty = detail::area_taps(image.height, f.pad_top, d, s);
   const detail::taps tx = detail::area_taps(d, 0, d, s);
-  std::vector<detail::value_scan> scans(std::thread::hardware_concurrency() + 1);
-  std::atomic<int> next_scan{0};
+  detail::value_scan all;  // merged from each chunk's scan
+  std::mutex all_mutex;
+  auto merge = [&](const detail::value_scan& sc) {
+    std::lock_guard<std::mutex> lock(all_mutex);
+    all.max_int = std::max(all.max_int, sc.max_int);
+    all.nan_probe += sc.nan_probe;
+  };
   const long long work = static_cast<long long>(d) * (ty.max_taps() + 1);
   if (detail::integer_blocks_apply(image, opts, f, factor)) {
     detail::parallel_for(s, work, [&](int b, int e) {
-      detail::integer_blocks(image, f, factor, pad_value, order, out, scans[next_scan++], b, e);
+      detail::value_scan scan;
+      detail::integer_blocks(image, f, factor, pad_value, order, out, scan, b, e);
+      merge(scan);
     });
   } else detail::parallel_for(s, work, [&](int b, int e) {
-    detail::value_scan& scan = scans[next_scan++];
+    detail::value_scan scan;
     std::vector<float> acc(d), row(s);
     float* img_cols = acc.data() + f.pad_left;
     for (int i = b; i < e; ++i) {
@@ -377,9 +426,8 @@ frame preprocess(const image_view& image, int size, const window_options& opts, 
       detail::horizontal(acc.data(), tx, factor, s, row.data());
       detail::write_channels(row.data(), i, s, order, out);
     }
+    merge(scan);
   });
-  detail::value_scan all;
-  for (const auto& sc : scans) { all.max_int = std::max(all.max_int, sc.max_int); all.nan_probe += sc.nan_probe; }
   detail::raise_on_bad_values(image, opts, all);
   return f;
 }

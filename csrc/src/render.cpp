@@ -2,6 +2,7 @@
 #include "internal.hpp"
 
 #include <cstring>
+#include <type_traits>
 
 namespace cxrmt {
 namespace detail {
@@ -94,30 +95,96 @@ std::vector<uint8_t> boundary(const std::vector<uint8_t>& flags, int h, int w, i
   return out;
 }
 
+// Grey display level (0..255) of an original value in the frame's window, as signed_row then
+// (s + 1) * 127.5: the same operations in the same order, so the same bits.
+inline float grey_level(float v, float lo, float inv, bool invert) {
+  return (px::to_signed(px::unit(v, lo, inv, invert)) + 1.0f) * 127.5f;
+}
+
 // Grey display row of the original in the frame's window: 0..255 floats.
 void grey_row(const image_view& im, const frame& f, int y, float* row) {
   signed_row(im, f, y, row);
   for (int x = 0; x < f.width; ++x) row[x] = (row[x] + 1.0f) * 127.5f;
 }
 
+// Three bytes at p from the low bytes of rgb; `wide` allows a 4-byte store (its 4th byte is
+// rewritten by the next pixel).
+inline void put_rgb(uint8_t* p, uint32_t rgb, bool wide) {
+  if (wide) { std::memcpy(p, &rgb, 4); return; }
+  p[0] = static_cast<uint8_t>(rgb); p[1] = static_cast<uint8_t>(rgb >> 8); p[2] = static_cast<uint8_t>(rgb >> 16);
+}
+
+// Blend coefficients of the 8 organ sets (px::blend_coeffs).
+struct flag_blend {
+  float keep[8], add[8][3];
+};
+
+// Packed RGB of a run of pixels of one organ set: its blend over their grey levels, from the
+// table of levels for integer images. Constant coefficients: vectorised in the clones.
+template <typename T>
+CXRMT_CLONES void blend_run(const T* row, const float* grey, const frame& f, float keep, const float* add, int n,
+                            uint32_t* rgb) {
+  const float lo = f.window_lo, inv = 1.0f / (f.window_hi - f.window_lo), a0 = add[0], a1 = add[1], a2 = add[2];
+  const bool invert = f.invert;
+  for (int x = 0; x < n; ++x) {
+    float g;
+    if constexpr (std::is_same_v<T, float>) g = grey_level(row[x], lo, inv, invert);
+    else g = grey[row[x]];
+    rgb[x] = px::apply_blend(g, keep, a0) | px::apply_blend(g, keep, a1) << 8 |
+             static_cast<uint32_t>(px::apply_blend(g, keep, a2)) << 16;
+  }
+}
+
+// Rows [b, e) of the point overlay, by runs of one organ set (organs and background are large
+// regions). Background runs (most of the image: keep = 1 and add = 0.5 in every channel) take
+// the finished grey byte from a table over all values of an integer image; organ runs are
+// blended, packed, then stored three bytes a pixel.
+template <typename T>
+void blend_rows(const image_view& im, const uint8_t* flags, const frame& f, const flag_blend& fb, const float* grey,
+                const uint8_t* background, int b, int e, uint8_t* rgb) {
+  const int w = f.width;
+  std::vector<uint32_t> packed(w);
+  for (int y = b; y < e; ++y) {
+    const T* row = static_cast<const T*>(im.data) + static_cast<std::size_t>(y) * im.row_stride;
+    const uint8_t* fr = flags + static_cast<std::size_t>(y) * w;
+    uint8_t* out = rgb + 3 * static_cast<std::size_t>(y) * w;
+    for (int x0 = 0, x1; x0 < w; x0 = x1) {
+      const int fl = fr[x0];
+      for (x1 = x0 + 1; x1 < w && fr[x1] == fl;) ++x1;
+      if constexpr (!std::is_same_v<T, float>) {
+        if (!fl) {
+          for (int x = x0; x < x1; ++x) put_rgb(out + 3 * x, background[row[x]] * 0x010101u, x + 1 < w);
+          continue;
+        }
+      }
+      blend_run(row + x0, grey, f, fb.keep[fl], fb.add[fl], x1 - x0, packed.data());
+      for (int x = x0; x < x1; ++x) put_rgb(out + 3 * x, packed[x - x0], x + 1 < w);
+    }
+  }
+}
+
 // Every pixel has one of 8 organ sets: blend through a table of their coefficients.
 void overlay_flags(const image_view& im, const std::vector<uint8_t>& flags, const frame& f,
                    const overlay_options& o, uint8_t* rgb) {
-  float keep[8], add[8][3];
-  for (int fl = 0; fl < 8; ++fl) px::blend_coeffs(static_cast<uint8_t>(fl), o.palette, o.alpha, &keep[fl], add[fl]);
-  parallel_for(f.height, f.width * 4, [&](int b, int e) {
-    const int w = f.width;  // a local: byte stores may alias anything the loop reads
-    std::vector<float> g(w);
-    const float* gp = g.data();
-    for (int y = b; y < e; ++y) {
-      grey_row(im, f, y, g.data());
-      const uint8_t* fr = flags.data() + static_cast<std::size_t>(y) * w;
-      uint8_t* out = rgb + 3 * static_cast<std::size_t>(y) * w;
-      for (int x = 0; x < w; ++x) {
-        const int fl = fr[x];
-        for (int k = 0; k < 3; ++k) out[3 * x + k] = px::apply_blend(gp[x], keep[fl], add[fl][k]);
-      }
+  flag_blend fb;
+  for (int fl = 0; fl < 8; ++fl) px::blend_coeffs(static_cast<uint8_t>(fl), o.palette, o.alpha, &fb.keep[fl], fb.add[fl]);
+  std::vector<float> grey;  // grey level and finished background byte of every value of an integer image
+  std::vector<uint8_t> background;
+  if (im.type != dtype::f32) {
+    grey.resize(im.type == dtype::u8 ? 256 : 65536);
+    background.resize(grey.size());
+    const float lo = f.window_lo, inv = 1.0f / (f.window_hi - f.window_lo);
+    for (std::size_t v = 0; v < grey.size(); ++v) {
+      grey[v] = grey_level(static_cast<float>(v), lo, inv, f.invert);
+      background[v] = px::apply_blend(grey[v], fb.keep[0], fb.add[0][0]);
     }
+  }
+  const float* gp = grey.data();
+  const uint8_t* bp = background.data();
+  parallel_for(f.height, f.width * 4, [&](int b, int e) {
+    if (im.type == dtype::u8) blend_rows<uint8_t>(im, flags.data(), f, fb, gp, bp, b, e, rgb);
+    else if (im.type == dtype::u16) blend_rows<uint16_t>(im, flags.data(), f, fb, gp, bp, b, e, rgb);
+    else blend_rows<float>(im, flags.data(), f, fb, nullptr, nullptr, b, e, rgb);
   });
 }
 
