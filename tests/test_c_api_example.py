@@ -44,7 +44,7 @@ def test_c_example_matches_python(example_output):
 
 
 def test_c_example_reports_errors(example_output):
-    assert example_output["api_version"] == "2"
+    assert example_output["api_version"] == "3"
     assert example_output["bad_size_status"] == "1"  # CXRMT_ERROR_INVALID_ARGUMENT
     assert "size: must be positive" in example_output["bad_size_error"]
     assert example_output["cuda_available"] == str(int(k.cuda_available()))

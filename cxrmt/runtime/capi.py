@@ -108,7 +108,8 @@ def image(ptr: int, dtype, height: int, width: int) -> Image:
     return Image(ptr, DTYPES[np.dtype(dtype)], height, width, 0)
 
 
-API_VERSION = 2        # CXRMT_API_VERSION of the header these mirrors follow
+API_VERSION = 3        # CXRMT_API_VERSION of the header these mirrors follow (3 adds the pipeline; the
+                       # version-2 structs mirrored here are unchanged)
 PERCENTILE_FIELD = 2   # CXRMT_PERCENTILE_FIELD: percentiles over the radiograph's field
 
 
