@@ -137,4 +137,4 @@ def test_standalone_install_is_found_from_a_moved_prefix(tmp_path):
     subprocess.run([CMAKE, "--build", str(cbuild)], check=True, capture_output=True)
     run = subprocess.run([str(cbuild / "example")], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert "bad_size_status=1" in run.stdout and "api_version=2" in run.stdout
+    assert "bad_size_status=1" in run.stdout and "api_version=3" in run.stdout

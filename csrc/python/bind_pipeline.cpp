@@ -121,18 +121,19 @@ class Pipeline {
     cxrmt_outputs out{};
     py::dict result;
     auto want = [&](const char* name, std::size_t bytes) { return bytes > 0 && outputs.count(name) > 0; };
-    py::array masks, labels, seg, rgb, bone, raw;
-    if (want("masks", s.masks)) { masks = py::array_t<std::uint8_t>({(py::ssize_t)3, h, w}); out.masks = (uint8_t*)masks.mutable_data(); out.masks_size = s.masks; }
-    if (want("labels", s.labels)) { labels = py::array_t<std::uint8_t>({h, w}); out.labels = (uint8_t*)labels.mutable_data(); out.labels_size = s.labels; }
-    if (want("segmentation", s.segmentation)) { seg = py::array_t<std::uint8_t>({h, w, (py::ssize_t)3}); out.segmentation = (uint8_t*)seg.mutable_data(); out.segmentation_size = s.segmentation; }
-    if (want("overlay", s.overlay)) { rgb = py::array_t<std::uint8_t>({h, w, (py::ssize_t)3}); out.overlay = (uint8_t*)rgb.mutable_data(); out.overlay_size = s.overlay; }
+    py::object masks = py::none(), labels = py::none(), seg = py::none(), rgb = py::none(), bone = py::none(),
+               raw = py::none();
+    if (want("masks", s.masks)) { masks = py::array_t<std::uint8_t>({(py::ssize_t)3, h, w}); out.masks = data<uint8_t>(masks); out.masks_size = s.masks; }
+    if (want("labels", s.labels)) { labels = py::array_t<std::uint8_t>({h, w}); out.labels = data<uint8_t>(labels); out.labels_size = s.labels; }
+    if (want("segmentation", s.segmentation)) { seg = py::array_t<std::uint8_t>({h, w, (py::ssize_t)3}); out.segmentation = data<uint8_t>(seg); out.segmentation_size = s.segmentation; }
+    if (want("overlay", s.overlay)) { rgb = py::array_t<std::uint8_t>({h, w, (py::ssize_t)3}); out.overlay = data<uint8_t>(rgb); out.overlay_size = s.overlay; }
     if (want("bone", s.bone)) {
-      bone = s.bone_dtype == CXRMT_U8 ? py::array(py::array_t<std::uint8_t>({h, w})) : py::array(py::array_t<std::uint16_t>({h, w}));
-      out.bone = bone.mutable_data(); out.bone_size = s.bone;
+      bone = s.bone_dtype == CXRMT_U8 ? py::object(py::array_t<std::uint8_t>({h, w})) : py::object(py::array_t<std::uint16_t>({h, w}));
+      out.bone = data<void>(bone); out.bone_size = s.bone;
     }
     if (want("output", s.output)) {
       std::vector<py::ssize_t> shape = info.layout == CXRMT_NHWC ? std::vector<py::ssize_t>{n, n, c} : std::vector<py::ssize_t>{c, n, n};
-      raw = py::array_t<float>(shape); out.output = (float*)raw.mutable_data(); out.output_size = s.output;
+      raw = py::array_t<float>(shape); out.output = data<float>(raw); out.output_size = s.output;
     }
     cxrmt_status st;
     {
@@ -140,9 +141,8 @@ class Pipeline {
       st = cxrmt_pipeline_run(p_, &im, &o, &out);
     }
     ok(st);
-    auto opt = [](const py::array& a) -> py::object { return a ? py::object(a) : py::none(); };
-    result["masks"] = opt(masks); result["labels"] = opt(labels); result["segmentation"] = opt(seg);
-    result["overlay"] = opt(rgb); result["bone_suppressed"] = opt(bone); result["output"] = opt(raw);
+    result["masks"] = masks; result["labels"] = labels; result["segmentation"] = seg;
+    result["overlay"] = rgb; result["bone_suppressed"] = bone; result["output"] = raw;
     const auto& t = out.timings;
     result["timings"] = py::dict(py::arg("read") = t.read_ms, py::arg("preprocess") = t.preprocess_ms,
                                  py::arg("inference") = t.inference_ms, py::arg("decode") = t.decode_ms,
@@ -154,6 +154,9 @@ class Pipeline {
   }
 
  private:
+  template <typename T>
+  static T* data(py::object& a) { return static_cast<T*>(a.cast<py::array>().mutable_data()); }
+
   static cxrmt_dtype dtype_of(const py::array& a) {
     const char k = a.dtype().kind();
     if (k == 'u' && a.itemsize() == 1) return CXRMT_U8;
