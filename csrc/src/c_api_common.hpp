@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "internal.hpp"
 
@@ -41,6 +42,15 @@ inline cxrmt_status guarded(F&& fn) {
   }
 }
 
+// An enum field of a C struct as its integer: C callers may store any int there, and loading an
+// out-of-range value as the C++ enum type would be undefined behaviour (UBSan reports it).
+template <typename E>
+inline int raw(const E& e) {
+  typename std::underlying_type<E>::type v;
+  std::memcpy(&v, &e, sizeof v);
+  return static_cast<int>(v);
+}
+
 template <typename T>
 inline const T& need(const T* p, const char* name) {
   if (!p) cxrmt::detail::bad_arg(std::string(name) + ": NULL");
@@ -50,8 +60,8 @@ inline const T& need(const T* p, const char* name) {
 inline cxrmt::image_view view_of(const cxrmt_image& im) {
   cxrmt::image_view v;
   v.data = im.data;
-  v.type = static_cast<cxrmt::dtype>(im.dtype);
-  if (im.dtype < CXRMT_U8 || im.dtype > CXRMT_F16) cxrmt::detail::bad_arg("image: unknown dtype");
+  if (raw(im.dtype) < CXRMT_U8 || raw(im.dtype) > CXRMT_F16) cxrmt::detail::bad_arg("image: unknown dtype");
+  v.type = static_cast<cxrmt::dtype>(raw(im.dtype));
   v.height = im.height;
   v.width = im.width;
   v.row_stride = im.row_stride ? im.row_stride : im.width;
@@ -75,8 +85,8 @@ inline void store(const cxrmt::frame& f, cxrmt_frame* c) {
 inline cxrmt::overlay_options overlay_of(const cxrmt_overlay_options& o) {
   cxrmt::overlay_options v;
   v.alpha = o.alpha;
-  v.filter = static_cast<cxrmt::sampling>(o.filter);
-  v.mode = static_cast<cxrmt::overlay_mode>(o.mode);
+  v.filter = static_cast<cxrmt::sampling>(raw(o.filter));
+  v.mode = static_cast<cxrmt::overlay_mode>(raw(o.mode));
   v.thickness = o.thickness;
   std::memcpy(v.palette, o.palette, 12);
   return v;

@@ -27,8 +27,8 @@ d::run_options run_options_of(const cxrmt_run_options* given) {
   if (given) o = *given;
   else cxrmt_run_options_init(&o);
   d::run_options r;
-  if (o.window < CXRMT_WINDOW_MODEL || o.window > CXRMT_WINDOW_PERCENTILE) bad_arg("options.window: unknown mode");
-  r.window = static_cast<d::window_choice>(o.window);
+  if (raw(o.window) < CXRMT_WINDOW_MODEL || raw(o.window) > CXRMT_WINDOW_PERCENTILE) bad_arg("options.window: unknown mode");
+  r.window = static_cast<d::window_choice>(raw(o.window));
   r.lo = o.window_lo;
   r.hi = o.window_hi;
   r.p_lo = o.p_lo;
@@ -45,12 +45,18 @@ d::run_options run_options_of(const cxrmt_run_options* given) {
     r.spacing_mm[1] = sc;
   }
   r.clean = o.clean != 0;
+  if (raw(o.overlay.filter) != CXRMT_FILTER_POINT && raw(o.overlay.filter) != CXRMT_FILTER_LINEAR)
+    bad_arg("options.overlay.filter: unknown filter");
+  if (raw(o.overlay.mode) != CXRMT_OVERLAY_FILL && raw(o.overlay.mode) != CXRMT_OVERLAY_OUTLINE)
+    bad_arg("options.overlay.mode: unknown mode");
   r.overlay = overlay_of(o.overlay);
   r.has_overlay_palette = o.model_palette == 0;
-  if (o.bone_mode != CXRMT_BONE_RESIDUAL && o.bone_mode != CXRMT_BONE_RESIZE) bad_arg("options.bone_mode: unknown mode");
-  r.mode = static_cast<cxrmt::bone_mode>(o.bone_mode);
-  if (o.resample != CXRMT_RESAMPLE_BILINEAR && o.resample != CXRMT_RESAMPLE_AREA) bad_arg("options.resample: unknown filter");
-  r.filter = static_cast<cxrmt::resample>(o.resample);
+  if (raw(o.bone_mode) != CXRMT_BONE_RESIDUAL && raw(o.bone_mode) != CXRMT_BONE_RESIZE)
+    bad_arg("options.bone_mode: unknown mode");
+  r.mode = static_cast<cxrmt::bone_mode>(raw(o.bone_mode));
+  if (raw(o.resample) != CXRMT_RESAMPLE_BILINEAR && raw(o.resample) != CXRMT_RESAMPLE_AREA)
+    bad_arg("options.resample: unknown filter");
+  r.filter = static_cast<cxrmt::resample>(raw(o.resample));
   return r;
 }
 
@@ -133,8 +139,9 @@ cxrmt_status cxrmt_pipeline_create(const char* model_path, const cxrmt_pipeline_
     if (options) o = *options;
     else cxrmt_pipeline_options_init(&o);
     d::engine_options e;
-    if (o.device < CXRMT_DEVICE_AUTO || o.device > CXRMT_DEVICE_CUDA) bad_arg("options.device: unknown device");
-    e.device = o.device == CXRMT_DEVICE_CPU ? "cpu" : o.device == CXRMT_DEVICE_CUDA ? "cuda" : "auto";
+    const int device = raw(o.device);
+    if (device < CXRMT_DEVICE_AUTO || device > CXRMT_DEVICE_CUDA) bad_arg("options.device: unknown device");
+    e.device = device == CXRMT_DEVICE_CPU ? "cpu" : device == CXRMT_DEVICE_CUDA ? "cuda" : "auto";
     if (o.device_index < 0) bad_arg("options.device_index: must be >= 0");
     if (o.threads < 0) bad_arg("options.threads: must be >= 0 (0: the runtime's default)");
     e.device_index = o.device_index;
