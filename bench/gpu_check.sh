@@ -29,4 +29,26 @@ step memcheck memcheck.log timeout 120 compute-sanitizer --tool memcheck --error
 step bench bench.log timeout 240 python3 -m pytest -q -p no:cacheprovider bench/bench_cuda.py \
   bench/bench_kernels.py --benchmark-enable --benchmark-columns=min,median,mean,rounds \
   --benchmark-json="$OUT/bench.json"
+# The C pipeline's TensorRT engine (trt/README.md), only where TensorRT's headers and library are.
+trt_root=${TENSORRT_ROOT:-/usr}
+if compgen -G "$trt_root/include/*NvInferRuntime.h" >/dev/null \
+   || compgen -G "$trt_root/include/*-linux-gnu/NvInferRuntime.h" >/dev/null; then
+  b=$(mktemp -d)
+  step trt-build trt-build.log bash -c "cmake -S . -B $b -DCXRMT_CUDA=ON -DCXRMT_TENSORRT=ON \
+    -DTENSORRT_ROOT=$trt_root -DCMAKE_CUDA_ARCHITECTURES=$arch -DCMAKE_BUILD_TYPE=Release \
+    && cmake --build $b -j 8"
+  # An engine for this GPU from the shipped ONNX (cxrmt export --engine needs Python's tensorrt).
+  step trt-engine trt-engine.log python3 -m cxrmt.cli export cxrmt/shipped/cxrmt-mtdg-jsrt256.onnx \
+    --engine "$b/m.engine"
+  exe=$(ls "$b"/cxrmt-infer "$b"/cxrmt_infer 2>/dev/null | head -1)
+  if [ -n "$exe" ]; then
+    mkdir -p "$OUT/trt-infer"
+    step trt-infer trt-infer.log timeout 120 "$exe" cxrmt/samples/NIH-00000001_000.png \
+      "$OUT/trt-infer/nih" --model "$b/m.engine"
+  else
+    echo "gpu_check: no cxrmt-infer in $b (csrc/examples/cxrmt_infer.cpp absent): C run skipped"
+  fi
+else
+  echo "gpu_check: TensorRT headers not under $trt_root (set TENSORRT_ROOT): C TensorRT engine skipped"
+fi
 [ ${#failed[@]} -eq 0 ] || { echo "gpu_check: failed steps: ${failed[*]}"; exit 1; }

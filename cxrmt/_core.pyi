@@ -52,6 +52,28 @@ def relabel(labels: np.ndarray, masks: np.ndarray) -> np.ndarray: ...
 def bone_to_input_depth(bone16: np.ndarray, input_dtype: "np.typing.DTypeLike",
                         white: float) -> np.ndarray: ...
 def measure(masks: np.ndarray, spacing: Optional[Tuple[float, float]] = None) -> dict: ...
+def preprocess_device(image: int, image_dtype: "np.typing.DTypeLike", height: int, width: int,
+                      size: int, out: int, *, bits_stored: int = 0, invert: bool = False,
+                      window: Optional[Tuple[float, float]] = None,
+                      percentile: Optional[Tuple[float, float]] = None, field: bool = False,
+                      layout: Layout = "nhwc", pad_value: float = -1.0, stream: int = 0,
+                      host: bool = False) -> Frame: ...
+def decode_device(output: int, output_dtype: "np.typing.DTypeLike", frame: Frame, *,
+                  task: Literal["mt", "seg", "bse"], layout: Layout = "nhwc", image: int = 0,
+                  image_dtype: "Optional[np.typing.DTypeLike]" = None, model_input: int = 0,
+                  input_layout: Optional[Layout] = None,
+                  bone_mode: Literal["residual", "resize"] = "residual",
+                  resample: Literal["bilinear", "area"] = "bilinear",
+                  bone_dtype: Literal["uint8", "uint16"] = "uint8",
+                  bone_window: Optional[Tuple[float, float]] = None, masks: int = 0,
+                  labels: int = 0, bone_suppressed: int = 0, stream: int = 0,
+                  host: bool = False) -> None: ...
+def overlay_device(image: int, image_dtype: "np.typing.DTypeLike", frame: Frame, seg: int,
+                   out: int, *, masks: bool = False, seg_shape: Optional[Tuple[int, int]] = None,
+                   alpha: int = 128, filter: Literal["point", "linear"] = "point",
+                   mode: Literal["fill", "outline"] = "fill", thickness: int = 1,
+                   palette: Optional[np.ndarray] = None, stream: int = 0,
+                   host: bool = False) -> None: ...
 
 
 class Pipeline:

@@ -31,6 +31,10 @@ cleanup = _core.cleanup
 relabel = _core.relabel
 bone_to_input_depth = _core.bone_to_input_depth
 measure = _core.measure
+# Raw (device) pointer twins, for buffers numpy does not own (the TensorRT engine's).
+preprocess_device = _core.preprocess_device
+decode_device = _core.decode_device
+overlay_device = _core.overlay_device
 
 # Rows in label order: background, right lung, left lung, heart (the paper's colours).
 PALETTE = np.array(contract.PALETTE, dtype=np.uint8)

@@ -225,7 +225,7 @@ class Predictor:
         return [self._decode(p, y[i:i + 1], infer_ms) for i, p in enumerate(chunk)]
 
     def _decode(self, p: _Prepared, y: np.ndarray, infer_ms: float) -> Result:
-        _check_finite(y)
+        check_finite(y)
         t0 = time.perf_counter()
         layout = self.info.layout
         out = kernels.decode(y, p.frame, task=self.info.task, layout=layout, image=p.pixels,
@@ -241,18 +241,9 @@ class Predictor:
         tail both paths share. `t0`: when this image's decode stage began; `colour_device`:
         where the colour image is drawn (the device path keeps that cheap step on the host,
         where its labels already are)."""
-        seg, rgb = None, out.get("overlay")
-        if self.clean and out.get("masks") is not None:
-            out["masks"] = kernels.cleanup(out["masks"])
-            out["labels"] = relabel(out["labels"], out["masks"])
-            rgb = None   # the overlay must show the cleaned labels
-        if self.info.task != "bse":
-            if "segmentation" in self.render:
-                seg = kernels.colourise(out["labels"], self.palette,
-                                        device=colour_device or self.device)
-            if rgb is None and "overlay" in self.render:
-                rgb = kernels.overlay(pixels, out["frame"], out["labels"], device=self.device,
-                                      **self._overlay_kwargs())
+        seg, rgb = render_outputs(out, pixels, task=self.info.task, overlay=self.overlay_options,
+                                  render=self.render, clean=self.clean, device=self.device,
+                                  colour_device=colour_device)
         timings["decode"] += _ms(t0, time.perf_counter())
         timings["total"] = sum(timings[s] for s in STAGES)
         frame = out["frame"]
@@ -264,20 +255,9 @@ class Predictor:
         pre = self.preprocess_options
         return window_mod.preprocess_args(pre.window, pre.percentile, white)
 
-    def _overlay_kwargs(self) -> dict:
-        ov = self.overlay_options
-        return dict(alpha=ov.alpha, filter=ov.filter, mode=ov.mode, palette=ov.palette)
-
     def _decode_options(self, pixels, white) -> dict:
-        """Decode options; in residual mode the bone image is written in the input's full range."""
-        d = self.decode_options
-        opts = dict(bone_mode=d.bone_mode, resample=d.resample, bone_dtype=d.bone_dtype)
-        if opts["bone_dtype"] == "auto":   # the input's bit depth: 8 bits stay 8, else 16
-            opts["bone_dtype"] = "uint8" if pixels.dtype == np.uint8 else "uint16"
-        if opts["bone_mode"] == "residual":
-            opts["bone_window"] = window_mod.full_window(pixels, white,
-                                                         self.preprocess_options.bits_stored)
-        return opts
+        return decode_kwargs(self.decode_options, pixels, white,
+                             self.preprocess_options.bits_stored)
 
     def _run_device(self, image, spacing) -> Result:
         """One image through the runner's DevicePipeline; same outputs as the host path."""
@@ -289,12 +269,49 @@ class Predictor:
             pixels, w.get("window"), percentile=w.get("percentile"), field=w.get("field", False),
             bits_stored=pre.bits_stored, invert=pre.invert,
             overlay=None if self.clean or "overlay" not in self.render
-            else self._overlay_kwargs(),
+            else overlay_kwargs(self.overlay_options),
             **self._decode_options(pixels, white))
-        _check_finite(out["output"])
+        check_finite(out["output"])
         timings = dict(out["timings"], read=_ms(t0, t1))
         return self._postprocess(out, pixels, spacing if spacing is not None else file_spacing,
                                  timings, time.perf_counter(), colour_device="cpu")
+
+
+def decode_kwargs(options: DecodeOptions, pixels, white, bits_stored: int = 0) -> dict:
+    """Keyword arguments of `kernels.decode` for an image; in residual mode the bone image is
+    written in the input's full range (`white`, else its dtype's or `bits_stored`'s)."""
+    opts = dict(bone_mode=options.bone_mode, resample=options.resample,
+                bone_dtype=options.bone_dtype)
+    if opts["bone_dtype"] == "auto":   # the input's bit depth: 8 bits stay 8, else 16
+        opts["bone_dtype"] = "uint8" if pixels.dtype == np.uint8 else "uint16"
+    if opts["bone_mode"] == "residual":
+        opts["bone_window"] = window_mod.full_window(pixels, white, bits_stored)
+    return opts
+
+
+def render_outputs(out: dict, pixels, *, task: str, overlay: OverlayOptions, render=frozenset(
+        ("segmentation", "overlay")), clean=False, device="cpu", colour_device=None) -> tuple:
+    """(segmentation RGB, overlay RGB) of decoded outputs `out` (kernels.decode's dict plus
+    "frame"), each None when not in `render`; `clean=True` first cleans out["masks"] and
+    relabels out["labels"] in place. An overlay already in `out` (drawn on the device) is kept
+    unless cleaning changed the labels."""
+    seg, rgb = None, out.get("overlay")
+    if clean and out.get("masks") is not None:
+        out["masks"] = kernels.cleanup(out["masks"])
+        out["labels"] = relabel(out["labels"], out["masks"])
+        rgb = None   # the overlay must show the cleaned labels
+    if task != "bse":
+        if "segmentation" in render:
+            seg = kernels.colourise(out["labels"], overlay.palette, device=colour_device or device)
+        if rgb is None and "overlay" in render:
+            rgb = kernels.overlay(pixels, out["frame"], out["labels"], device=device,
+                                  **overlay_kwargs(overlay))
+    return seg, rgb
+
+
+def overlay_kwargs(ov: OverlayOptions) -> dict:
+    """Keyword arguments of `kernels.overlay`."""
+    return dict(alpha=ov.alpha, filter=ov.filter, mode=ov.mode, palette=ov.palette)
 
 
 def flip_lr(x: np.ndarray, layout: str) -> np.ndarray:
@@ -350,7 +367,7 @@ def _read(image):
     return pixels, None, None
 
 
-def _check_finite(y: np.ndarray) -> None:
+def check_finite(y: np.ndarray) -> None:
     if not np.isfinite(y).all():
         raise FloatingPointError("the model produced NaN or Inf (an FP16 overflow?); "
                                  "re-export without --fp16 or check the model")

@@ -1,7 +1,7 @@
 """The TensorRT device pipeline (cxrmt.runtime.device_pipeline).
 
-Without a GPU, a fake CUDA runtime keeps "device" memory on the host, so the C API's host
-functions can stand in for the *_cuda twins and ONNX Runtime for the engine: that checks the
+Without a GPU, a fake CUDA runtime keeps "device" memory on the host, so the pointer kernels'
+host mode (kernels.*_device(..., host=True)) can stand in for the CUDA ones and ONNX Runtime for the engine: that checks the
 orchestration (buffer sizes and growth, pointers, layouts, FP16 outputs, what crosses "PCIe",
 the Predictor integration) against the host Predictor exactly. The real run needs a GPU.
 """
@@ -15,7 +15,7 @@ import pytest
 
 from cxrmt import kernels as k
 from cxrmt.pipeline import STAGES, Predictor
-from cxrmt.runtime import Runner, capi, open_runner
+from cxrmt.runtime import Runner, open_runner
 from cxrmt.runtime.device_pipeline import Buffers, DevicePipeline
 from test_runtime_fixtures import affine_model, chest
 
@@ -89,14 +89,14 @@ class FakeRuntime:
 
 
 class HostTwins:
-    """The *_cuda entry points answered by the host ones (fake device memory is host memory)."""
+    """The kernels.*_device calls answered in host mode (fake device memory is host memory)."""
 
     def __getattr__(self, name):
-        host = getattr(capi.lib(), name.removesuffix("_cuda"))
+        kernel = getattr(k, name)
 
-        def call(*args):
-            assert args[-1].value == STREAM        # queued on the runner's stream
-            return host(*args[:-1])
+        def call(*args, stream, **kw):
+            assert stream == STREAM                # queued on the runner's stream
+            return kernel(*args, stream=stream, host=True, **kw)
         return call
 
 
@@ -221,7 +221,7 @@ def test_nan_output_is_reported_on_the_device_path(tmp_path, monkeypatch):
     runner = FakeEngineRunner(affine_model(tmp_path / "m.onnx", SIZE, "nchw", "mt"))
     runner._infer = lambda x: np.full(runner.out_host.shape, np.nan, np.float32)
     # The device decode queues without a value check (the host one would refuse NaN).
-    monkeypatch.setattr(HostTwins, "cxrmt_decode_cuda", lambda self, *args: capi.OK,
+    monkeypatch.setattr(HostTwins, "decode_device", lambda self, *args, **kw: None,
                         raising=False)
     with pytest.raises(FloatingPointError, match="NaN"):
         _device_predictor(runner, monkeypatch).run(chest(40, 40))

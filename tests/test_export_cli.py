@@ -49,10 +49,26 @@ def test_onnx_model_to_fp16_and_triton_without_tensorflow(tmp_path, capsys):
     assert _run([model, "--fp16", "--check-images", str(tmp_path / "a.png"),
                  "--triton", str(tmp_path / "repo")]) == 0
     assert "FP16 check passed" in capsys.readouterr().out
-    config = (tmp_path / "repo" / "cxrmt" / "config.pbtxt").read_text()
+    config = (tmp_path / "repo" / "cxrmt_network" / "config.pbtxt").read_text()
     assert 'string_value: "fp16"' in config
+    assert (tmp_path / "repo" / "cxrmt_network" / "1" / "model.onnx").read_bytes() == \
+        (tmp_path / "m.fp16.onnx").read_bytes()
     with pytest.raises(ValueError, match="is FP16; pass the FP32 ONNX"):
         _run([str(tmp_path / "m.fp16.onnx"), "--triton", str(tmp_path / "r2")])
+
+
+def test_triton_options(tmp_path, capsys):
+    model = affine_model(tmp_path / "m.onnx", 16)
+    assert _run([model, "--triton", str(tmp_path / "repo"), "--triton-ort-tensorrt", "fp16",
+                 "--triton-instances", "2"]) == 0
+    assert "cxrmt, cxrmt_preprocess, cxrmt_network, cxrmt_postprocess" in capsys.readouterr().out
+    config = (tmp_path / "repo" / "cxrmt_network" / "config.pbtxt").read_text()
+    assert "KIND_GPU count: 2" in config and 'value: "FP16"' in config
+    with pytest.raises(ValueError, match="--triton-gpu, --triton-instances: for --triton DIR"):
+        _run([model, "--triton-gpu", "--triton-instances", "3"])
+    with pytest.raises(ValueError, match="--triton-instances must be >= 1"):
+        _run([model, "--triton", str(tmp_path / "r"), "--triton-instances", "0"])
+    assert not (tmp_path / "r").exists()
 
 
 def test_half_weights_step_writes_and_checks(tmp_path, capsys):

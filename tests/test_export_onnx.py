@@ -3,6 +3,7 @@ TensorFlow backend (all with small generators: 64-128 px, ngf 8)."""
 
 import argparse
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -133,7 +134,8 @@ def _cli(argv):
     return args.func(args)
 
 
-def test_cli_export_fp16_and_triton_from_a_keras_file(generator, tmp_path, capsys):
+def test_cli_export_fp16_and_triton_from_a_keras_file(generator, tmp_path, capsys, caplog):
+    caplog.set_level(logging.INFO, logger="cxrmt")   # the exporter logs; no CLI handler here
     keras_path = str(tmp_path / "g.keras")
     generator.save(keras_path)
     out = tmp_path / "out" / "g.onnx"
@@ -143,10 +145,10 @@ def test_cli_export_fp16_and_triton_from_a_keras_file(generator, tmp_path, capsy
                  "--triton", str(tmp_path / "repo")]) == 0
     from cxrmt.runtime.metadata import read_onnx_metadata
     assert read_onnx_metadata(str(tmp_path / "out" / "g.fp16.onnx"))["cxrmt.window"] == "full"
-    text = "".join(capsys.readouterr())   # the exporter's log (stderr) and the command's report
+    text = "".join(capsys.readouterr()) + caplog.text   # the command's report and the log
     assert "ORT vs TF max |d|" in text and "FP16 check passed" in text
     assert (tmp_path / "out" / "g.fp16.onnx").exists()
-    assert (tmp_path / "repo" / "cxrmt" / "1" / "model.onnx").read_bytes() == \
+    assert (tmp_path / "repo" / "cxrmt_network" / "1" / "model.onnx").read_bytes() == \
         (tmp_path / "out" / "g.fp16.onnx").read_bytes()
     with pytest.raises(ValueError, match="--onnx OUT is needed"):
         _cli(["export", keras_path])

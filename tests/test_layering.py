@@ -13,6 +13,11 @@ HEAVY = {"tensorflow", "keras", "tf2onnx", "onnx", "onnxconverter_common", "onnx
          "nibabel", "scipy", "PIL", "torch"}
 
 
+# Files shipped as data, not modules: the Triton Python models `cxrmt export --triton` copies
+# into a repository, where the Python backend runs them (they may import any layer).
+TEMPLATES = PACKAGE / "export" / "triton_models"
+
+
 def layers() -> list:
     """The layering line of cxrmt/__init__.py: groups separated by arrows, names by commas."""
     doc = ast.get_docstring(ast.parse((PACKAGE / "__init__.py").read_text()))
@@ -27,7 +32,8 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))
+           if TEMPLATES not in p.parents}
 
 
 def resolve(importer: str, is_package: bool, node) -> list:
@@ -173,3 +179,12 @@ def test_readme_states_the_same_layering():
     doc = ast.get_docstring(ast.parse((PACKAGE / "__init__.py").read_text()))
     line = next(ln for ln in doc.splitlines() if "→" in ln).strip()
     assert line in (PACKAGE.parent / "README.md").read_text()
+
+
+def test_templates_are_data_that_no_module_imports():
+    """The templates are not a package and nothing imports them (they need Triton's
+    triton_python_backend_utils)."""
+    assert sorted(p.name for p in TEMPLATES.glob("*.py")) == ["postprocess.py", "preprocess.py"]
+    assert not (TEMPLATES / "__init__.py").exists()
+    bad = [f"{n} -> {t}" for n in MODULES for t, _, _ in imports_of(n) if "triton_models" in t]
+    assert not bad, "modules importing the Triton templates:\n" + "\n".join(bad)

@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -31,17 +32,19 @@ layout parse_layout(const std::string& s, const char* name) {
 
 std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
-// dtype of a numpy array among those the kernels accept.
-dtype kind_of(const py::array& a, const char* name, bool allow_half) {
-  const char k = a.dtype().kind();
-  const auto n = a.itemsize();
+// A numpy dtype among those the kernels accept.
+dtype kind_of(const py::dtype& d, const char* name, bool allow_half) {
+  const char k = d.kind();
+  const auto n = d.itemsize();
   if (k == 'u' && n == 1) return dtype::u8;
   if (k == 'u' && n == 2) return dtype::u16;
   if (k == 'f' && n == 4) return dtype::f32;
   if (k == 'f' && n == 2 && allow_half) return dtype::f16;
-  bad(std::string(name) + ": dtype " + dtype_str(a) + " is not supported (use " +
+  bad(std::string(name) + ": dtype " + py::str(d).cast<std::string>() + " is not supported (use " +
       (allow_half ? "float32 or float16)" : "uint8, uint16 or float32)"));
 }
+
+dtype kind_of(const py::array& a, const char* name, bool allow_half) { return kind_of(a.dtype(), name, allow_half); }
 
 py::array contiguous(const py::array& a) {
   return py::array::ensure(a, py::array::c_style);
@@ -115,6 +118,31 @@ py::tuple preprocess_py(const py::array& image, int size, int bits_stored, bool 
   return py::make_tuple(dst, f);
 }
 
+task parse_task(const std::string& name) {
+  if (name == "mt") return task::mt;
+  if (name == "seg") return task::seg;
+  if (name == "bse") return task::bse;
+  bad("task: must be 'auto', 'mt', 'seg' or 'bse', got '" + name + "'");
+}
+
+void bone_args(decode_options& o, const std::string& mode, const std::string& filter, const std::string& bone_dtype,
+               std::optional<std::pair<double, double>> bone_window) {
+  if (mode == "residual") o.mode = bone_mode::residual;
+  else if (mode == "resize") o.mode = bone_mode::resize;
+  else bad("bone_mode: must be 'residual' or 'resize', got '" + mode + "'");
+  if (filter == "bilinear") o.filter = resample::bilinear;
+  else if (filter == "area") o.filter = resample::area;
+  else bad("resample: must be 'bilinear' or 'area', got '" + filter + "'");
+  if (bone_dtype == "uint8") o.bone_type = dtype::u8;
+  else if (bone_dtype == "uint16") o.bone_type = dtype::u16;
+  else bad("bone_dtype: must be 'uint8' or 'uint16', got '" + bone_dtype + "'");
+  if (bone_window) {
+    o.bone_lo = static_cast<float>(bone_window->first);
+    o.bone_hi = static_cast<float>(bone_window->second);
+    if (!(o.bone_lo < o.bone_hi)) bad("bone_window: need lo < hi");
+  }
+}
+
 py::dict decode_py(const py::array& output, const frame& f, const std::string& task_name, const std::string& layout_name,
                    std::optional<py::array> image, std::optional<py::array> model_input,
                    const std::string& input_layout, const std::string& mode, const std::string& filter,
@@ -134,26 +162,10 @@ py::dict decode_py(const py::array& output, const frame& f, const std::string& t
   if (task_name == "auto") {
     if (c != 6 && c != 3) bad("output: expected 6 (mt) or 3 channels, got " + std::to_string(c) + "; check layout");
     o.kind = c == 6 ? task::mt : task::seg;
-  } else if (task_name == "mt") o.kind = task::mt;
-  else if (task_name == "seg") o.kind = task::seg;
-  else if (task_name == "bse") o.kind = task::bse;
-  else bad("task: must be 'auto', 'mt', 'seg' or 'bse', got '" + task_name + "'");
+  } else o.kind = parse_task(task_name);
   if (c != (o.kind == task::mt ? 6 : 3))
     bad("output: task " + task_name + " needs " + (o.kind == task::mt ? "6" : "3") + " channels, got " + std::to_string(c));
-  if (mode == "residual") o.mode = bone_mode::residual;
-  else if (mode == "resize") o.mode = bone_mode::resize;
-  else bad("bone_mode: must be 'residual' or 'resize', got '" + mode + "'");
-  if (filter == "bilinear") o.filter = resample::bilinear;
-  else if (filter == "area") o.filter = resample::area;
-  else bad("resample: must be 'bilinear' or 'area', got '" + filter + "'");
-  if (bone_dtype == "uint8") o.bone_type = dtype::u8;
-  else if (bone_dtype == "uint16") o.bone_type = dtype::u16;
-  else bad("bone_dtype: must be 'uint8' or 'uint16', got '" + bone_dtype + "'");
-  if (bone_window) {
-    o.bone_lo = static_cast<float>(bone_window->first);
-    o.bone_hi = static_cast<float>(bone_window->second);
-    if (!(o.bone_lo < o.bone_hi)) bad("bone_window: need lo < hi");
-  }
+  bone_args(o, mode, filter, bone_dtype, bone_window);
   const bool has_seg = o.kind != task::bse, has_bone = o.kind != task::seg;
   masks = masks && has_seg;
   labels = labels && has_seg;
@@ -239,11 +251,8 @@ py::array_t<uint8_t> colourise_py(const py::array& seg, std::optional<py::array>
   return rgb;
 }
 
-py::array_t<uint8_t> overlay_py(const py::array& image, const frame& f, const py::array& seg, int alpha,
-                                const std::string& filter, const std::string& mode, int thickness,
-                                std::optional<py::array> palette, const std::string& device) {
-  held_image im = image_arg(image, "image");
-  held_seg s = seg_arg(seg);
+overlay_options overlay_args(int alpha, const std::string& filter, const std::string& mode, int thickness,
+                             std::optional<py::array> palette) {
   overlay_options o;
   o.alpha = alpha;
   o.thickness = thickness;
@@ -254,6 +263,15 @@ py::array_t<uint8_t> overlay_py(const py::array& image, const frame& f, const py
   else if (mode == "outline") o.mode = overlay_mode::outline;
   else bad("mode: must be 'fill' or 'outline', got '" + mode + "'");
   palette_arg(palette, o.palette);
+  return o;
+}
+
+py::array_t<uint8_t> overlay_py(const py::array& image, const frame& f, const py::array& seg, int alpha,
+                                const std::string& filter, const std::string& mode, int thickness,
+                                std::optional<py::array> palette, const std::string& device) {
+  held_image im = image_arg(image, "image");
+  held_seg s = seg_arg(seg);
+  const overlay_options o = overlay_args(alpha, filter, mode, thickness, palette);
   py::array_t<uint8_t> rgb({static_cast<py::ssize_t>(f.height), static_cast<py::ssize_t>(f.width), py::ssize_t(3)});
   uint8_t* p = rgb.mutable_data();
   const bool gpu = use_cuda(device);
@@ -370,6 +388,73 @@ py::dict measure_py(const py::array& masks, std::optional<std::pair<double, doub
   return out;
 }
 
+// -- Raw pointers (the TensorRT engine's device buffers): integers in, the cuda:: API called on
+// `stream`. host=True runs the CPU kernels on host pointers instead (stand-ins, tests).
+
+void* pointer(std::uintptr_t p, const char* name) {
+  if (!p) bad(std::string(name) + ": null pointer");
+  return reinterpret_cast<void*>(p);
+}
+
+void* stream_of(std::uintptr_t s) { return reinterpret_cast<void*>(s); }
+
+image_view pointer_image(std::uintptr_t p, const py::object& dt, int height, int width, const char* name) {
+  return {pointer(p, name), kind_of(py::dtype::from_args(dt), name, false), height, width, width};
+}
+
+frame preprocess_device_py(std::uintptr_t image, const py::object& image_dtype, int height, int width, int size,
+                           std::uintptr_t out, int bits_stored, bool invert,
+                           std::optional<std::pair<double, double>> window,
+                           std::optional<std::pair<double, double>> percentile, bool field,
+                           const std::string& layout_name, double pad_value, std::uintptr_t stream, bool host) {
+  const image_view im = pointer_image(image, image_dtype, height, width, "image");
+  auto* dst = static_cast<float*>(pointer(out, "out"));
+  const window_options w = window_args(bits_stored, invert, window, percentile, field);
+  const layout order = parse_layout(layout_name, "layout");
+  py::gil_scoped_release nogil;
+  return host ? preprocess(im, size, w, order, static_cast<float>(pad_value), dst)
+              : cuda::preprocess(im, size, w, order, static_cast<float>(pad_value), dst, stream_of(stream));
+}
+
+void decode_device_py(std::uintptr_t output, const py::object& output_dtype, const frame& f,
+                      const std::string& task_name, const std::string& layout_name, std::uintptr_t image,
+                      const py::object& image_dtype, std::uintptr_t model_input,
+                      std::optional<std::string> input_layout, const std::string& mode, const std::string& filter,
+                      const std::string& bone_dtype, std::optional<std::pair<double, double>> bone_window,
+                      std::uintptr_t masks, std::uintptr_t labels, std::uintptr_t bone, std::uintptr_t stream,
+                      bool host) {
+  decode_options o;
+  o.kind = parse_task(task_name);
+  bone_args(o, mode, filter, bone_dtype, bone_window);
+  const layout order = parse_layout(layout_name, "layout");
+  const layout in_order = input_layout ? parse_layout(*input_layout, "input_layout") : order;
+  const output_view ov{pointer(output, "output"), kind_of(py::dtype::from_args(output_dtype), "output_dtype", true),
+                       f.size, o.kind == task::mt ? 6 : 3, order};
+  std::optional<image_view> orig;
+  if (image) orig = pointer_image(image, image_dtype, f.height, f.width, "image");
+  const decode_targets t{reinterpret_cast<uint8_t*>(masks), reinterpret_cast<uint8_t*>(labels),
+                         reinterpret_cast<void*>(bone)};
+  const auto* mi = reinterpret_cast<const float*>(model_input);
+  py::gil_scoped_release nogil;
+  const image_view* ip = orig ? &*orig : nullptr;
+  if (host) decode(ov, f, o, ip, mi, in_order, t);
+  else cuda::decode(ov, f, o, ip, mi, in_order, t, stream_of(stream));
+}
+
+void overlay_device_py(std::uintptr_t image, const py::object& image_dtype, const frame& f, std::uintptr_t seg,
+                       std::uintptr_t out, bool masks, std::optional<std::pair<int, int>> seg_shape, int alpha,
+                       const std::string& filter, const std::string& mode, int thickness,
+                       std::optional<py::array> palette, std::uintptr_t stream, bool host) {
+  const image_view im = pointer_image(image, image_dtype, f.height, f.width, "image");
+  const seg_view sv{static_cast<const uint8_t*>(pointer(seg, "seg")), masks,
+                    seg_shape ? seg_shape->first : f.height, seg_shape ? seg_shape->second : f.width};
+  const overlay_options o = overlay_args(alpha, filter, mode, thickness, palette);
+  auto* rgb = static_cast<uint8_t*>(pointer(out, "out"));
+  py::gil_scoped_release nogil;
+  if (host) overlay(im, f, sv, o, rgb);
+  else cuda::overlay(im, f, sv, o, rgb, stream_of(stream));
+}
+
 std::string frame_repr(const frame& f) {
   return "Frame(height=" + std::to_string(f.height) + ", width=" + std::to_string(f.width) + ", size=" +
          std::to_string(f.size) + ", pad=(" + std::to_string(f.pad_top) + ", " + std::to_string(f.pad_bottom) + ", " +
@@ -468,4 +553,30 @@ PYBIND11_MODULE(_core, m) {
         "Masks (3,H,W) -> {'organs': (heart, left lung, right lung) dicts of area_px, height_px, width_px "
         "(+ area_mm2, height_mm, width_mm with a (row, col) mm spacing), 'cardiothoracic_ratio': float or None}. "
         "Unrounded.");
+
+  m.def("preprocess_device", &preprocess_device_py, py::arg("image"), py::arg("image_dtype"), py::arg("height"),
+        py::arg("width"), py::arg("size"), py::arg("out"), py::kw_only(), py::arg("bits_stored") = 0,
+        py::arg("invert") = false, py::arg("window") = py::none(), py::arg("percentile") = py::none(),
+        py::arg("field") = false, py::arg("layout") = "nhwc", py::arg("pad_value") = -1.0, py::arg("stream") = 0,
+        py::arg("host") = false,
+        "preprocess on raw device pointers (ints): the packed (height, width) image at `image` -> the model input "
+        "at `out`, queued on `stream` (a cudaStream_t; complete after it synchronises). Returns the Frame. "
+        "host=True: host pointers, CPU kernels.");
+
+  m.def("decode_device", &decode_device_py, py::arg("output"), py::arg("output_dtype"), py::arg("frame"),
+        py::kw_only(), py::arg("task"), py::arg("layout") = "nhwc", py::arg("image") = 0,
+        py::arg("image_dtype") = py::none(), py::arg("model_input") = 0, py::arg("input_layout") = py::none(),
+        py::arg("bone_mode") = "residual", py::arg("resample") = "bilinear", py::arg("bone_dtype") = "uint8",
+        py::arg("bone_window") = py::none(), py::arg("masks") = 0, py::arg("labels") = 0,
+        py::arg("bone_suppressed") = 0, py::arg("stream") = 0, py::arg("host") = false,
+        "decode on raw device pointers: the model output at `output` -> masks (3,H,W), labels (H,W) and bone (H,W) "
+        "at the given pointers (0: not wanted); residual bone needs `image` (the original, frame's H x W) and "
+        "`model_input`. Queued on `stream`. host=True: host pointers, CPU kernels.");
+
+  m.def("overlay_device", &overlay_device_py, py::arg("image"), py::arg("image_dtype"), py::arg("frame"),
+        py::arg("seg"), py::arg("out"), py::kw_only(), py::arg("masks") = false, py::arg("seg_shape") = py::none(),
+        py::arg("alpha") = 128, py::arg("filter") = "point", py::arg("mode") = "fill", py::arg("thickness") = 1,
+        py::arg("palette") = py::none(), py::arg("stream") = 0, py::arg("host") = false,
+        "overlay on raw device pointers: labels (or masks=True: 3 planes) of seg_shape (default the frame's H x W) "
+        "over the original image -> RGB (H,W,3) at `out`. Queued on `stream`. host=True: host pointers, CPU kernels.");
 }

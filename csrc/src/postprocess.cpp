@@ -18,10 +18,6 @@ void check_plane(const void* p, int height, int width, const char* name) {
             std::to_string(width));
 }
 
-// Channel of each label's organ: masks are heart, left lung, right lung; labels 1 right lung,
-// 2 left lung, 3 heart.
-constexpr int kChannelOfLabel[4] = {-1, 2, 1, 0};
-
 // Rounded scaled bone values for every uint16 code: the table is exact (same double maths as
 // np.rint(v * scale), half to even) and a lookup is cheaper than a rounding call per pixel.
 template <typename T>
@@ -91,18 +87,38 @@ void organ_boxes(const std::uint8_t* masks, int height, int width, box* boxes) {
 
 }  // namespace
 
+namespace {
+
+inline std::uint8_t all_ones_if(bool c) { return c ? 0xFF : 0; }
+
+// Byte masks (0 / 0xFF) and bitwise selects only, on restrict pointers: GCC vectorises this
+// (~1.3 ms at 2048², against ~35 ms for the same rule written with int compares and ternaries).
+void relabel_span(std::uint8_t* __restrict labels, const std::uint8_t* __restrict heart,
+                  const std::uint8_t* __restrict left, const std::uint8_t* __restrict right,
+                  std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint8_t r = all_ones_if(right[i] != 0), le = all_ones_if(left[i] != 0),
+                       hr = all_ones_if(heart[i] != 0);
+    std::uint8_t l = labels[i];
+    // An organ label whose mask was removed turns background.
+    l &= static_cast<std::uint8_t>(~((all_ones_if(l == 1) & ~r) | (all_ones_if(l == 2) & ~le) |
+                                     (all_ones_if(l == 3) & ~hr)));
+    // Background inside a mask takes its label: right lung, then left lung, then heart.
+    const std::uint8_t fill = (r & 1) | (~r & le & 2) | (~r & ~le & hr & 3);
+    labels[i] = l | (all_ones_if(l == 0) & fill);
+  }
+}
+
+}  // namespace
+
 void relabel(std::uint8_t* labels, const std::uint8_t* masks, int height, int width) {
   check_plane(labels, height, width, "labels");
   check_plane(masks, height, width, "masks");
   const std::size_t plane = static_cast<std::size_t>(height) * width;
-  const std::uint8_t *heart = masks, *left = masks + plane, *right = masks + 2 * plane;
   detail::parallel_for(height, width, [&](int b, int e) {
-    for (std::size_t i = static_cast<std::size_t>(b) * width; i < static_cast<std::size_t>(e) * width; ++i) {
-      std::uint8_t l = labels[i];
-      if (l >= 1 && l <= 3 && !masks[kChannelOfLabel[l] * plane + i]) l = 0;  // organ removed
-      if (l == 0) l = right[i] ? 1 : left[i] ? 2 : heart[i] ? 3 : 0;        // hole filled
-      labels[i] = l;
-    }
+    const std::size_t i = static_cast<std::size_t>(b) * width;
+    relabel_span(labels + i, masks + i, masks + plane + i, masks + 2 * plane + i,
+                 static_cast<std::size_t>(e - b) * width);
   });
 }
 

@@ -66,7 +66,18 @@ def register(subparsers) -> None:
     p.add_argument("--adopt", action="store_true",
                    help="do not build: write the sidecar for an --engine built by trtexec from "
                         "MODEL (.onnx) on this device (see trt/README.md)")
-    p.add_argument("--triton", metavar="DIR", help="also write a Triton model repository")
+    p.add_argument("--triton", metavar="DIR",
+                   help="also write a Triton model repository serving the whole pipeline: "
+                        "DIR/cxrmt (ensemble: encoded file or raw pixels in, every output out), "
+                        "cxrmt_preprocess and cxrmt_postprocess (Python backend; cxrmt must be "
+                        "installed in its environment), cxrmt_network (the served model)")
+    p.add_argument("--triton-gpu", action="store_true",
+                   help="run an ONNX network on the GPU (KIND_GPU; engines always are)")
+    p.add_argument("--triton-instances", type=int, default=1, metavar="N",
+                   help="instances of the network (instance_group count; default 1)")
+    p.add_argument("--triton-ort-tensorrt", choices=("fp16", "fp32"),
+                   help="run an ONNX network through ONNX Runtime's TensorRT execution "
+                        "provider at this precision (on the GPU)")
     p.set_defaults(func=_export)
 
 
@@ -76,6 +87,7 @@ def _export(args) -> int:
     if args.adopt and not (args.engine and args.model.lower().endswith(".onnx")):
         raise ValueError("--adopt needs MODEL.onnx and --engine ENGINE")
     int8_target = _int8_target(args)
+    _check_triton_options(args)
     calibration = _calibration(args)
     fp32, fp16 = _onnx_step(args)
     if args.fp16 and fp16 is None:
@@ -278,4 +290,22 @@ def _triton_step(model: str, args) -> None:
         from cxrmt.runtime.engine_cache import read_sidecar
         sidecar = read_sidecar(model)
         meta = {**sidecar["model"], "cxrmt.precision": sidecar["key"]["precision"]}
-    print(f"{write_repository(model, args.triton, meta)}: Triton model repository")
+    folders = write_repository(model, args.triton, meta, gpu=args.triton_gpu,
+                               instances=args.triton_instances,
+                               ort_tensorrt=args.triton_ort_tensorrt)
+    print(f"{args.triton}: Triton model repository "
+          f"({', '.join(os.path.basename(f) for f in folders)})")
+
+
+def _check_triton_options(args) -> None:
+    """The --triton-* options, checked before any step runs."""
+    given = [f"--triton-{n}" for n, v in (("gpu", args.triton_gpu),
+                                          ("instances", args.triton_instances != 1),
+                                          ("ort-tensorrt", args.triton_ort_tensorrt)) if v]
+    if given and not args.triton:
+        raise ValueError(f"{', '.join(given)}: for --triton DIR")
+    if args.triton_instances < 1:
+        raise ValueError(f"--triton-instances must be >= 1 (got {args.triton_instances})")
+    if args.triton_ort_tensorrt and args.engine:
+        raise ValueError("--triton-ort-tensorrt runs an ONNX model; with --engine the "
+                         "repository serves the engine itself")

@@ -6,7 +6,7 @@ Every reader returns display polarity (bone bright) and raises ImageFormatError 
 import os
 
 from ..errors import ImageFormatError
-from .dicom import is_dicom, read_dicom
+from .dicom import has_dicm, is_dicom, read_dicom
 from .header import DEFAULT_MAX_PIXELS
 from .jsrt import read_jsrt_img, read_raw_polarity_png, read_scr_mask
 from .paired import PairedCase, PairedDataset, write_case, write_cases_csv
@@ -15,8 +15,9 @@ from .raster import read_mask, read_raster
 from .writers import atomic_path, write_png
 
 __all__ = ["DEFAULT_MAX_PIXELS", "ImageFormatError", "PairedCase", "PairedDataset", "Radiograph",
-           "atomic_path", "read_image", "read_jsrt_img", "read_mask", "read_raster",
-           "read_raw_polarity_png", "read_scr_mask", "write_case", "write_cases_csv", "write_png"]
+           "atomic_path", "read_image", "read_image_bytes", "read_jsrt_img", "read_mask",
+           "read_raster", "read_raw_polarity_png", "read_scr_mask", "write_case",
+           "write_cases_csv", "write_png"]
 
 
 def read_image(path, invert: bool = False, *, max_pixels=DEFAULT_MAX_PIXELS,
@@ -41,3 +42,20 @@ def read_image(path, invert: bool = False, *, max_pixels=DEFAULT_MAX_PIXELS,
         return read_raster(path, invert=invert, max_pixels=max_pixels, strict=strict)
     except MemoryError as exc:   # a large image under the limit on a small machine: this file
         raise ImageFormatError(path, "not enough memory to read it") from exc
+
+
+def read_image_bytes(data: bytes, name: str = "<bytes>", invert: bool = False, *,
+                     max_pixels=DEFAULT_MAX_PIXELS, strict: bool = False) -> Radiograph:
+    """`read_image` for a file already in memory (an upload, a served request): a DICOM (by
+    its DICM preamble) or a PNG/TIFF/JPEG/GIF, decoded by the same readers. `name` stands
+    for the path in errors and in the Radiograph. Raw JSRT `.IMG` files need `read_image`."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ImageFormatError(name, f"expected the file's bytes, got {type(data).__name__}")
+    data = bytes(data)
+    try:
+        if has_dicm(data):
+            return read_dicom(name, invert=invert, max_pixels=max_pixels, strict=strict,
+                              data=data)
+        return read_raster(name, invert=invert, max_pixels=max_pixels, strict=strict, data=data)
+    except MemoryError as exc:
+        raise ImageFormatError(name, "not enough memory to read it") from exc

@@ -1,5 +1,6 @@
 """DICOM radiographs through pydicom (imported only when a DICOM file is read)."""
 
+import io
 import os
 import warnings
 
@@ -19,19 +20,24 @@ def is_dicom(path) -> bool:
 def _has_preamble(path) -> bool:
     try:
         with open(path, "rb") as fh:
-            fh.seek(128)
-            return fh.read(4) == b"DICM"
+            return has_dicm(fh.read(132))
     except OSError:
         return False
 
 
-def _dcmread(pydicom, path, **kwargs):
+def has_dicm(head: bytes) -> bool:
+    """Whether bytes that begin a file carry the 'DICM' magic at offset 128."""
+    return head[128:132] == b"DICM"
+
+
+def _dcmread(pydicom, path, data=None, **kwargs):
     try:
-        return pydicom.dcmread(path, **kwargs)
+        return pydicom.dcmread(path if data is None else io.BytesIO(data), **kwargs)
     except pydicom.errors.InvalidDicomError as exc:
         # pydicom's text for this ends "Use force=True to force reading": its own option, which
         # reads like cxrmt's --force; say what is wrong with the file instead.
-        problem = ("not a DICOM file (no DICM preamble / file meta)" if not _has_preamble(path)
+        preamble = _has_preamble(path) if data is None else has_dicm(data)
+        problem = ("not a DICOM file (no DICM preamble / file meta)" if not preamble
                    else f"not a readable DICOM file: {exc}")
         raise ImageFormatError(path, problem) from exc
     except Exception as exc:
@@ -170,16 +176,17 @@ def _spacing(ds):
 
 
 def read_dicom(path, invert: bool = False, *, max_pixels=DEFAULT_MAX_PIXELS,
-               strict: bool = False) -> Radiograph:
+               strict: bool = False, data: bytes | None = None) -> Radiograph:
     """Read a single-frame grayscale DICOM as float32 [0, 1] in display polarity.
 
     Rows x Columns above `max_pixels` (None: no limit) is refused before the pixel data is
     read; `strict` refuses values above BitsStored instead of dropping their high bits.
+    `data`: the file's bytes when they are already in memory (`path` names them).
     """
     pydicom = require("pydicom", "dicom")
-    check_pixels(path, _header_size(_dcmread(pydicom, path, stop_before_pixels=True)),
+    check_pixels(path, _header_size(_dcmread(pydicom, path, data, stop_before_pixels=True)),
                  max_pixels)
-    ds = _dcmread(pydicom, path)
+    ds = _dcmread(pydicom, path, data)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     if photometric not in ("MONOCHROME1", "MONOCHROME2"):
         raise ImageFormatError(path, f"unsupported PhotometricInterpretation {photometric}")

@@ -1,5 +1,6 @@
 """PNG / TIFF / JPEG / GIF readers over OpenCV (a base dependency)."""
 
+import io
 import os
 import warnings
 
@@ -22,17 +23,20 @@ def _check_complete(path, data: bytes) -> None:
         raise ImageFormatError(path, "truncated JPEG (no end-of-image marker)")
 
 
-def decode(path, *, max_pixels=DEFAULT_MAX_PIXELS, strict: bool = False) -> np.ndarray:
+def decode(path, *, max_pixels=DEFAULT_MAX_PIXELS, strict: bool = False,
+           data: bytes | None = None) -> np.ndarray:
     """The file's samples as OpenCV decodes them (H, W) or (H, W, C), BGR order.
 
     Images above `max_pixels` (None: no limit) are refused from their header, before decoding.
     A multi-page TIFF gives its first page with a warning, or is refused when `strict`.
+    `data`: the file's bytes, already in memory (`path` then only names them in errors).
     """
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise ImageFormatError(path, f"cannot open ({exc.strerror})") from exc
+    if data is None:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise ImageFormatError(path, f"cannot open ({exc.strerror})") from exc
     if not data:
         raise ImageFormatError(path, "empty file")
     _check_complete(path, data)
@@ -40,7 +44,7 @@ def decode(path, *, max_pixels=DEFAULT_MAX_PIXELS, strict: bool = False) -> np.n
     _check_pages(path, data, strict)
     img = _imdecode(path, data)
     if img is None and data[:3] == b"GIF":
-        img = _decode_gif_pillow(path)
+        img = _decode_gif_pillow(path, data)
     if img is None:
         raise ImageFormatError(path, "not a readable PNG/TIFF/JPEG/GIF image or corrupt")
     check_pixels(path, img.shape[:2], max_pixels)  # formats whose header we do not parse
@@ -84,14 +88,14 @@ def _cv2_problem(exc, notes) -> str:
     return f"OpenCV cannot decode it: {exc.err}{detail}"
 
 
-def _decode_gif_pillow(path):
+def _decode_gif_pillow(path, data: bytes):
     # OpenCV < 4.11 has no GIF decoder; Pillow (dev extra) does.
     try:
         from PIL import Image
     except ImportError:
         return None
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data)) as im:
             return np.asarray(im.convert("L"))
     except (Image.DecompressionBombError, OSError, MemoryError) as exc:
         raise ImageFormatError(path, f"cannot decode GIF ({exc})") from exc
@@ -125,13 +129,14 @@ def to_gray(path, img: np.ndarray, strict: bool = False) -> np.ndarray:
 
 
 def read_raster(path, invert: bool = False, *, max_pixels=DEFAULT_MAX_PIXELS,
-                strict: bool = False) -> Radiograph:
+                strict: bool = False, data: bytes | None = None) -> Radiograph:
     """Read an 8- or 16-bit grayscale (or colour, converted) raster image.
 
     `max_pixels` (None: no limit) refuses larger images before decoding; `strict` refuses what
-    would otherwise be altered with a warning (colour, extra TIFF pages).
+    would otherwise be altered with a warning (colour, extra TIFF pages). `data`: the file's
+    bytes when they are already in memory (`path` names them).
     """
-    pixels = to_gray(path, decode(path, max_pixels=max_pixels, strict=strict), strict)
+    pixels = to_gray(path, decode(path, max_pixels=max_pixels, strict=strict, data=data), strict)
     if pixels.dtype not in _WHITE:
         raise ImageFormatError(path, f"unsupported sample type {pixels.dtype} (need 8 or 16 bit)")
     rg = Radiograph(pixels, _WHITE[pixels.dtype], None, os.fspath(path))

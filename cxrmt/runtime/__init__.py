@@ -19,7 +19,7 @@ import os
 from cxrmt.errors import CxrmtError, ModelError
 
 from .base import PREFIX, ModelInfo, Runner
-from .openvino_backend import read_metadata
+from .metadata import read_onnx_metadata
 
 # suffix -> (module, class, extra that installs its dependencies)
 BACKENDS = {
@@ -82,7 +82,7 @@ def _auto_backend(path, key: str, own: str, device: str) -> str:
         import onnxruntime as ort  # a CUDA-capable onnxruntime means the GPU
         if "CUDAExecutionProvider" in ort.get_available_providers():
             return own
-    meta = read_metadata(path)
+    meta = read_onnx_metadata(path)   # a protobuf scan: no second model load
     for_openvino = (meta.get(PREFIX + "precision", "fp32") == "fp32"
                     or meta.get(PREFIX + "int8_target") == "openvino")
     return "openvino" if for_openvino else own

@@ -1,8 +1,8 @@
 """Device-resident preprocessing, inference and decoding for TensorRT engines.
 
-The radiograph crosses PCIe once each way: upload the raw image -> `cxrmt_preprocess_cuda` writes
-straight into the engine's input buffer -> `execute_async_v3` -> `cxrmt_decode_cuda` reads the
-engine's output buffer -> `cxrmt_overlay_cuda` -> download masks, labels, bone-suppressed image, overlay (and the
+The radiograph crosses PCIe once each way: upload the raw image -> `kernels.preprocess_device`
+writes straight into the engine's input buffer -> `execute_async_v3` -> `kernels.decode_device`
+reads the engine's output buffer -> `kernels.overlay_device` -> download masks, labels, bone-suppressed image, overlay (and the
 model-size raw output, which `Result.output` and the NaN check need) -> one stream sync.
 """
 
@@ -13,7 +13,9 @@ import numpy as np
 
 from cxrmt import kernels
 
-from . import capi, cuda
+from . import cuda
+
+BONE_DTYPES = ("uint8", "uint16")
 
 
 def _view(ptr: int, dtype, shape) -> np.ndarray:
@@ -73,16 +75,16 @@ class DevicePipeline:
     `execute()` queues the engine on `stream`, reading `input_ptr` (float32, batch 1, layout
     `info.layout`) and writing `output_ptr`; `output_host` is a pinned host view of the output
     tensor (float32 or float16). Every run holds `lock`, the runner's own, because the context
-    and I/O buffers are shared with `runner.run`. `api` defaults to `capi.lib()` (tests pass a
-    stand-in).
+    and I/O buffers are shared with `runner.run`. `api` holds preprocess_device, decode_device
+    and overlay_device (default: cxrmt.kernels; tests pass a stand-in).
     """
 
     def __init__(self, rt, stream, lock, execute, info, input_ptr: int, output_ptr: int,
                  output_host: np.ndarray, device: int = 0, api=None):
         self.rt, self.stream, self.lock, self.execute, self.info = rt, stream, lock, execute, info
         self.input_ptr, self.output_ptr, self.output_host = input_ptr, output_ptr, output_host
-        self.device, self.api = device, api if api is not None else capi.lib()
-        self._stream_arg = ctypes.c_void_p(int(stream) or None)
+        self.device, self.api = device, api if api is not None else kernels
+        self._stream_arg = int(stream)
         self.buffers = Buffers(rt)
         self.events = [cuda.call(rt.cudaEventCreate()) for _ in range(4)]
 
@@ -104,16 +106,14 @@ class DevicePipeline:
         check_values(pixels, bits_stored)
         info, (h, w) = self.info, pixels.shape
         seg, bone = info.task != "bse", info.task != "seg"
-        popts = capi.preprocess_options(info.layout, window, bits_stored, invert)
-        dopts = capi.decode_options(info.task, info.layout, self.output_host.dtype,
-                                    bone_mode=bone_mode, resample=resample, bone_dtype=bone_dtype,
-                                    bone_window=bone_window)
-        oopts = capi.overlay_options(**overlay) if seg and overlay is not None else None
-        bone_type = np.dtype(capi.BONE_DTYPES[bone_dtype])
+        if bone_dtype not in BONE_DTYPES:
+            raise ValueError(f"bone_dtype: must be 'uint8' or 'uint16', got {bone_dtype!r}")
+        draw = seg and overlay is not None
+        bone_type = np.dtype(bone_dtype)
         shapes = {"masks": ((3, h, w), np.uint8) if seg else None,
                   "labels": ((h, w), np.uint8) if seg else None,
                   "bone_suppressed": ((h, w), bone_type) if bone else None,
-                  "overlay": ((h, w, 3), np.uint8) if oopts is not None else None}
+                  "overlay": ((h, w, 3), np.uint8) if draw else None}
         outputs = {k: v for k, v in shapes.items() if v is not None}
         rt, api, s = self.rt, self.api, self._stream_arg
         h2d = rt.cudaMemcpyKind.cudaMemcpyHostToDevice
@@ -128,22 +128,22 @@ class DevicePipeline:
             t1 = time.perf_counter()
             cuda.call(rt.cudaEventRecord(ev[0], self.stream))
             cuda.call(rt.cudaMemcpyAsync(img_dev, img_host, pixels.nbytes, h2d, self.stream))
-            image, frame = capi.image(img_dev, pixels.dtype, h, w), capi.Frame()
-            capi.check(api.cxrmt_preprocess_cuda(ctypes.byref(image), info.size,
-                                                 ctypes.byref(popts), self.input_ptr,
-                                                 ctypes.byref(frame), s), "preprocess")
+            frame = api.preprocess_device(img_dev, pixels.dtype, h, w, info.size, self.input_ptr,
+                                          window=window, bits_stored=bits_stored, invert=invert,
+                                          layout=info.layout, stream=s)
             cuda.call(rt.cudaEventRecord(ev[1], self.stream))
             self.execute()
             cuda.call(rt.cudaEventRecord(ev[2], self.stream))
-            dev = {k: bufs[k][0] if k in bufs else None for k in shapes}
-            capi.check(api.cxrmt_decode_cuda(self.output_ptr, ctypes.byref(frame),
-                                             ctypes.byref(dopts), ctypes.byref(image),
-                                             self.input_ptr, dev["masks"], dev["labels"],
-                                             dev["bone_suppressed"], s), "decode")
-            if oopts is not None:
-                capi.check(api.cxrmt_overlay_cuda(ctypes.byref(image), ctypes.byref(frame),
-                                                  dev["labels"], 0, h, w, ctypes.byref(oopts),
-                                                  dev["overlay"], s), "overlay")
+            dev = {k: bufs[k][0] if k in bufs else 0 for k in shapes}
+            api.decode_device(self.output_ptr, self.output_host.dtype, frame, task=info.task,
+                              layout=info.layout, image=img_dev, image_dtype=pixels.dtype,
+                              model_input=self.input_ptr, bone_mode=bone_mode, resample=resample,
+                              bone_dtype=bone_dtype, bone_window=bone_window, masks=dev["masks"],
+                              labels=dev["labels"], bone_suppressed=dev["bone_suppressed"],
+                              stream=s)
+            if draw:
+                api.overlay_device(img_dev, pixels.dtype, frame, dev["labels"], dev["overlay"],
+                                   **overlay, stream=s)
             cuda.call(rt.cudaMemcpyAsync(self.output_host.ctypes.data, self.output_ptr,
                                          self.output_host.nbytes, d2h, self.stream))
             views = {}
@@ -157,7 +157,7 @@ class DevicePipeline:
             result = {k: views[k].copy() if k in views else None for k in shapes}
             result["output"] = self.output_host.astype(np.float32, copy=True)
             device_ms = [cuda.call(rt.cudaEventElapsedTime(a, b)) for a, b in zip(ev, ev[1:])]
-        result["frame"] = capi.frame_to_core(frame)
+        result["frame"] = frame
         host_ms = (t1 - t0) * 1e3, (time.perf_counter() - t2) * 1e3
         result["timings"] = {"preprocess": host_ms[0] + device_ms[0], "inference": device_ms[1],
                              "decode": device_ms[2] + host_ms[1]}

@@ -5,6 +5,7 @@ engine's sidecar JSON.
 """
 
 import hashlib
+import io
 import json
 import os
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from cxrmt import __version__
 from cxrmt.contract import CHANNELS, METADATA_KEYS, PALETTE, POLARITY, PREFIX
+from cxrmt.errors import ModelError
 from cxrmt.io.digest import sha256_file  # noqa: F401  (re-exported: md.sha256_file)
 from cxrmt.window import MODES as WINDOW_MODES
 
@@ -59,12 +61,65 @@ def onnx_metadata(model_proto) -> dict:
     return {p.key: p.value for p in model_proto.metadata_props if p.key.startswith(PREFIX)}
 
 
-def read_onnx_metadata(path) -> dict:
-    """cxrmt.* metadata of an ONNX file, read through ONNX Runtime (no onnx package needed)."""
-    import onnxruntime as ort
+# ModelProto fields (onnx.proto3): metadata_props = 14, each a StringStringEntryProto
+# (key = 1, value = 2). Protobuf wire types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32.
+_METADATA_FIELD, _SKIP = 14, {1: 8, 5: 4}
 
+
+def read_onnx_metadata(path) -> dict:
+    """cxrmt.* metadata of an ONNX file, read from its top-level protobuf fields: the graph and
+    its weights are skipped by length, not parsed, so this costs a few reads instead of an
+    ONNX Runtime session (~0.2 s for the shipped model) and needs neither onnx nor
+    onnxruntime. A file that is not an ONNX model raises ModelError naming it."""
+    path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such ONNX file")
-    sess = ort.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
-    meta = sess.get_modelmeta().custom_metadata_map
-    return {k: v for k, v in meta.items() if k.startswith(PREFIX)}
+    meta = {}
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        try:
+            for _, value in _fields(fh, size, {_METADATA_FIELD}):
+                entry = dict(_fields(io.BytesIO(value), len(value), {1, 2}))
+                key, text = (entry.get(i, b"").decode() for i in (1, 2))
+                if key.startswith(PREFIX):
+                    meta[key] = text
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ModelError(path, f"not an ONNX model ({exc})") from None
+    return meta
+
+
+def _varint(read) -> int:
+    shift = value = 0
+    while True:
+        byte = read(1)
+        if not byte:
+            raise ValueError("truncated varint")
+        value |= (byte[0] & 0x7F) << shift
+        if byte[0] < 0x80:
+            return value
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _fields(stream, size: int, keep):
+    """(field number, bytes) of the length-delimited fields numbered in `keep` of a protobuf
+    message filling `stream` (a file or BytesIO) up to `size`; every other field is skipped
+    with a seek, so a model's graph is never read."""
+    while stream.tell() < size:
+        tag = _varint(stream.read)
+        field, wire = tag >> 3, tag & 7
+        if wire == 0:
+            _varint(stream.read)
+        elif wire in _SKIP:
+            stream.seek(_SKIP[wire], os.SEEK_CUR)
+        elif wire == 2:
+            length = _varint(stream.read)
+            if stream.tell() + length > size:
+                raise ValueError(f"field {field} runs past the end")
+            if field in keep:
+                yield field, stream.read(length)
+            else:
+                stream.seek(length, os.SEEK_CUR)
+        else:
+            raise ValueError(f"unknown protobuf wire type {wire}")
