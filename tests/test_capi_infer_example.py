@@ -130,7 +130,8 @@ def test_c_bad_arguments_are_status_codes_naming_the_argument(shipped, tmp_path)
     exe = tmp_path / "pipeline_args"
     lib = k.library_path()
     subprocess.run([CC, "-std=c99", "-Wall", "-Werror", str(ROOT / "tests/c/pipeline_args.c"),
-                    "-I", str(k.include_dir()), str(lib), f"-Wl,-rpath,{lib.parent}", "-o", str(exe)],
+                    "-I", str(k.include_dir()), str(lib), f"-Wl,-rpath,{lib.parent}", "-pthread",
+                    "-o", str(exe)],
                    check=True)
     env = dict(os.environ, CXRMT_ONNXRUNTIME_LIBRARY=native.onnxruntime_library())
     run = subprocess.run([str(exe), shipped], capture_output=True, text=True, timeout=120, env=env)
@@ -152,3 +153,4 @@ def test_c_bad_arguments_are_status_codes_naming_the_argument(shipped, tmp_path)
     assert out["create"] == "0|" and out["sizes"] == "0|" and out["run_ok"] == "0|"
     assert out["sizes_values"] == f"{3 * 192} 192 {3 * 192} {3 * 192} 192 0"
     assert out["run_ok_total_ms_positive"] == "1"
+    assert out["threads_identical"] == "1"

@@ -52,7 +52,7 @@ def test_pipeline_clean_under_asan_and_ubsan(tmp_path):
     args = build / "pipeline_args"
     subprocess.run([CC, "-std=c99", *SAN.split(), str(ROOT / "tests/c/pipeline_args.c"),
                     "-I", str(ROOT / "csrc/include"), str(build / "libcxrmt.so"),
-                    f"-Wl,-rpath,{build}", "-o", str(args)], check=True)
+                    f"-Wl,-rpath,{build}", "-pthread", "-o", str(args)], check=True)
     built_s = time.perf_counter() - t0
 
     from cxrmt.samples import demo_radiograph

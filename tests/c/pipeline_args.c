@@ -1,8 +1,35 @@
 /* Bad arguments to the C pipeline: each line "case=status|message". argv[1]: an .onnx model;
- * ONNX Runtime's library from $CXRMT_ONNXRUNTIME_LIBRARY. */
+ * ONNX Runtime's library from $CXRMT_ONNXRUNTIME_LIBRARY. Last, THREADS concurrent runs on one
+ * pipeline against a serial one. */
 #include <cxrmt/cxrmt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define THREADS 4
+#define H 64
+#define W 48
+
+/* One run of a 64 x 48 image on a shared pipeline, from several threads at once. */
+static uint16_t shared_pixels[H * W];
+
+typedef struct {
+  const cxrmt_pipeline* p;
+  uint8_t labels[H * W];
+  cxrmt_status status;
+} job;
+
+static void* run_job(void* arg) {
+  job* j = (job*)arg;
+  cxrmt_image img = {shared_pixels, CXRMT_U16, H, W, 0};
+  cxrmt_outputs out;
+  memset(&out, 0, sizeof out);
+  out.labels = j->labels;
+  out.labels_size = sizeof j->labels;
+  j->status = cxrmt_pipeline_run(j->p, &img, NULL, &out);
+  return NULL;
+}
 
 static void report(const char* name, cxrmt_status s) { printf("%s=%d|%s\n", name, (int)s, cxrmt_last_error()); }
 
@@ -56,6 +83,22 @@ int main(int argc, char** argv) {
   report("run_ok", cxrmt_pipeline_run(p, &img, NULL, &out));
   printf("run_ok_total_ms_positive=%d\n", out.timings.total_ms > 0);
   free(out.labels);
+  {
+    static job jobs[THREADS + 1];
+    pthread_t threads[THREADS];
+    int same = 1;
+    for (i = 0; i < H * W; ++i) shared_pixels[i] = (uint16_t)((i % W) * 1000 + (i / W) * 300);
+    jobs[THREADS].p = p;
+    run_job(&jobs[THREADS]); /* serial reference */
+    for (i = 0; i < THREADS; ++i) {
+      jobs[i].p = p;
+      pthread_create(&threads[i], NULL, run_job, &jobs[i]);
+    }
+    for (i = 0; i < THREADS; ++i) pthread_join(threads[i], NULL);
+    for (i = 0; i < THREADS; ++i)
+      same = same && jobs[i].status == CXRMT_OK && !memcmp(jobs[i].labels, jobs[THREADS].labels, H * W);
+    printf("threads_identical=%d\n", same && jobs[THREADS].status == CXRMT_OK);
+  }
   cxrmt_pipeline_destroy(p);
   cxrmt_pipeline_destroy(NULL);
   return 0;
