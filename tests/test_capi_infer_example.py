@@ -92,7 +92,8 @@ def test_example_writes_what_cxrmt_infer_writes(example, shipped, tmp_path, flag
         assert run.returncode == 0, run.stderr
         theirs = tmp_path / "py"
         assert main(["infer", str(image), "--out", str(theirs), "--model", shipped, "--quiet",
-                     "--force", "--backend", "onnxruntime", "--outputs", "bse,seg,overlay,labels,json",
+                     "--force", "--backend", "onnxruntime",
+                     "--outputs", "bse,seg,overlay,labels,json",
                      *flags]) == 0
         for suffix in ("_seg.png", "_overlay.png", "_labels.png"):
             np.testing.assert_array_equal(read(ours / (stem + suffix)),

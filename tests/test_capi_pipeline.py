@@ -236,7 +236,8 @@ def test_non_finite_output_is_an_error(tmp_path, pipelines):
     from onnx import TensorProto, helper, numpy_helper
 
     two = numpy_helper.from_array(np.array(2.0, np.float32), "two")
-    nodes = [helper.make_node("Sub", ["image", "two"], ["s"]), helper.make_node("Log", ["s"], ["l"]),
+    nodes = [helper.make_node("Sub", ["image", "two"], ["s"]),
+             helper.make_node("Log", ["s"], ["l"]),
              helper.make_node("Concat", ["l", "l"], ["output"], axis=1)]
     graph = helper.make_graph(nodes, "nan", [helper.make_tensor_value_info(
         "image", TensorProto.FLOAT, [1, 3, 16, 16])], [helper.make_tensor_value_info(

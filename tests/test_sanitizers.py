@@ -58,13 +58,15 @@ def test_pipeline_clean_under_asan_and_ubsan(tmp_path):
     from cxrmt.samples import demo_radiograph
     from cxrmt.shipped import default_model
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
-               UBSAN_OPTIONS="print_stacktrace=1", CXRMT_ONNXRUNTIME_LIBRARY=native.onnxruntime_library())
+               UBSAN_OPTIONS="print_stacktrace=1",
+               CXRMT_ONNXRUNTIME_LIBRARY=native.onnxruntime_library())
     runs = [[build / "cxrmt_example"], [args, default_model()],
-            [build / "cxrmt-infer", demo_radiograph(), tmp_path / "film", "--model", default_model(),
-             "--clean", "--labels"]]
+            [build / "cxrmt-infer", demo_radiograph(), tmp_path / "film",
+             "--model", default_model(), "--clean", "--labels"]]
     t1 = time.perf_counter()
     for cmd in runs:
-        run = subprocess.run(list(map(str, cmd)), capture_output=True, text=True, timeout=300, env=env)
+        run = subprocess.run(list(map(str, cmd)), capture_output=True, text=True, timeout=300,
+                             env=env)
         report = run.stderr
         assert run.returncode == 0, report[-4000:]
         assert "Sanitizer" not in report and "runtime error:" not in report, report[-4000:]
