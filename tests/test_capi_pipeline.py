@@ -196,6 +196,26 @@ def test_bad_models(tmp_path):
         native.open_pipeline(model, threads=-1)
 
 
+@pytest.mark.parametrize("key,value,message", [
+    ("window", "wide", "metadata cxrmt.window is 'wide'"),
+    ("task", "seg", "task 'seg' needs 3 output channels, the model has 6"),
+    ("size", "64", "metadata says size 64, the input is 16"),
+    ("layout", "hwc", "metadata cxrmt.layout is 'hwc'"),
+    ("palette", "[[0, 0, 0]]", "bad metadata: cxrmt.palette: expected 4 colours"),
+    ("palette", "[[0, 0", "bad metadata"),
+])
+def test_bad_metadata_names_the_model_and_key(tmp_path, key, value, message):
+    onnx = pytest.importorskip("onnx")
+    path = affine_model(tmp_path / "m.onnx", 16)
+    model = onnx.load(path)
+    for prop in model.metadata_props:
+        if prop.key == "cxrmt." + key:
+            prop.value = value
+    onnx.save(model, path)
+    with pytest.raises(RuntimeError, match="m.onnx: " + message.replace("[", r"\[")):
+        native.open_pipeline(path)
+
+
 def test_bad_run_arguments(tmp_path, pipelines):
     pipe = pipelines(affine_model(tmp_path / "m.onnx", 16))
     img = chest(20, 20)

@@ -110,6 +110,8 @@ pipeline::pipeline(const std::string& model_path, const engine_options& options)
   info_.backend = engine_->backend();
   if (const auto* p = meta_value(meta, "precision")) info_.precision = *p;
   if (const auto* w = meta_value(meta, "window")) info_.window = *w;
+  if (info_.window != "auto" && info_.window != "full")  // as Predictor, at creation
+    bad_model(model_path, "metadata cxrmt.window is '" + info_.window + "' (expected auto or full)");
   if (const auto* p = meta_value(meta, "palette")) {
     read_palette(model_path, *p, info_.palette);
     info_.has_palette = true;
@@ -130,9 +132,7 @@ window_options pipeline::window_for(const image_view&, const run_options& opts) 
   w.invert = opts.invert;
   window_choice choice = opts.window;
   if (choice == window_choice::model) {
-    if (info_.window == "auto") choice = window_choice::automatic;
-    else if (info_.window == "full") choice = window_choice::full;
-    else throw std::runtime_error("the model's cxrmt.window is '" + info_.window + "' (expected auto or full)");
+    choice = info_.window == "auto" ? window_choice::automatic : window_choice::full;
   }
   switch (choice) {
     case window_choice::automatic:
