@@ -45,14 +45,15 @@ def pipelines():
     return get
 
 
-def reference(model, rg, spacing=None, clean=False, window=None, percentile=None):
+def reference(model, rg, spacing=None, clean=False, window=None, percentile=None, invert=False):
     """What `cxrmt infer` computes for a Radiograph: Predictor with a uint16 bone image brought
     to the input's depth by bone_like_input, and the JSON's measurements."""
     from cxrmt.infer.measure import measurements
     from cxrmt.infer.run import bone_like_input
     from cxrmt.pipeline import DecodeOptions, Predictor, PreprocessOptions
 
-    with Predictor(model, preprocess=PreprocessOptions(window=window, percentile=percentile),
+    pre = PreprocessOptions(window=window, percentile=percentile, invert=invert)
+    with Predictor(model, preprocess=pre,
                    decode=DecodeOptions(bone_dtype="uint16"), clean=clean, device="cpu",
                    kernel_device="cpu") as p:
         r = p.run(rg, spacing)
@@ -124,6 +125,11 @@ def test_window_choices_match(shipped, pipelines, window, percentile):
     rg = radiograph(chest(120, 160, seed=5), 4095.0)
     c = run_c(pipelines(shipped), rg, window=window, percentile=percentile)
     assert_same(c, reference(shipped, rg, window=window, percentile=percentile))
+
+
+def test_invert_matches(shipped, pipelines):
+    rg = radiograph(4095 - chest(150, 130, seed=9), 4095.0)      # raw polarity in
+    assert_same(run_c(pipelines(shipped), rg, invert=True), reference(shipped, rg, invert=True))
 
 
 def test_clean_and_spacing_match(shipped, pipelines):
