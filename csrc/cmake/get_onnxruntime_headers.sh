@@ -15,24 +15,26 @@ fi
 apt_dir="$dest/apt"
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/etc/preferences.d" \
          "$apt_dir/etc/apt.conf.d"
-echo "deb http://deb.debian.org/debian trixie main" > "$apt_dir/etc/sources.list"
-# Debian 13's archive keys are not in Debian 12's keyring: the .deb is still verified by its
-# Release file's checksums when the key is there, and accepted without it otherwise (headers only).
+# Signatures are checked: with Debian's archive keyring when installed (debian-archive-keyring,
+# also on Ubuntu), else with apt's trusted keys (Debian 12 already trusts Debian 13's keys).
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+signed=""; [ -f "$keyring" ] && signed="[signed-by=$keyring] "
+echo "deb ${signed}http://deb.debian.org/debian trixie main" > "$apt_dir/etc/sources.list"
 opts=(-o "Dir::Etc::sourcelist=$apt_dir/etc/sources.list" -o "Dir::Etc::sourceparts=-"
       -o "Dir::Etc::preferencesparts=$apt_dir/etc/preferences.d"
       -o "Dir::Etc::parts=$apt_dir/etc/apt.conf.d"
       -o "Dir::State=$apt_dir" -o "Dir::State::lists=$apt_dir/lists"
       -o "Dir::State::status=$apt_dir/status" -o "Dir::Cache=$apt_dir/cache"
-      -o "APT::Architecture=amd64" -o "Debug::NoLocking=1" -o "Acquire::Languages=none")
-arch="$(dpkg --print-architecture 2>/dev/null || echo amd64)"
-opts+=(-o "APT::Architecture=$arch")
+      -o "Debug::NoLocking=1" -o "Acquire::Languages=none"
+      -o "APT::Architecture=$(dpkg --print-architecture 2>/dev/null || echo amd64)")
 touch "$apt_dir/status"
-if ! apt-get "${opts[@]}" -q update >"$apt_dir/update.log" 2>&1; then
-    apt-get "${opts[@]}" -o "Acquire::AllowInsecureRepositories=true" -q update \
-        >"$apt_dir/update.log" 2>&1 || { cat "$apt_dir/update.log" >&2; exit 1; }
+apt-get "${opts[@]}" -q update >"$apt_dir/update.log" 2>&1 || { cat "$apt_dir/update.log" >&2; exit 1; }
+if grep -q "NO_PUBKEY\|not signed\|is not signed" "$apt_dir/update.log"; then
+    cat "$apt_dir/update.log" >&2
+    echo "error: cannot verify Debian 13's archive (install debian-archive-keyring)" >&2; exit 1
 fi
-(cd "$apt_dir/cache" && apt-get "${opts[@]}" -o "APT::Get::AllowUnauthenticated=true" -q \
-    download libonnxruntime-dev >"$apt_dir/download.log" 2>&1) || { cat "$apt_dir/download.log" >&2; exit 1; }
+(cd "$apt_dir/cache" && apt-get "${opts[@]}" -q download libonnxruntime-dev >"$apt_dir/download.log" 2>&1) ||
+    { cat "$apt_dir/download.log" >&2; exit 1; }
 deb="$(ls "$apt_dir"/cache/libonnxruntime-dev_*.deb | head -1)"
 dpkg-deb -x "$deb" "$dest"
 header="$dest/usr/include/onnxruntime/onnxruntime_c_api.h"
