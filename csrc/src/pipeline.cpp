@@ -153,110 +153,144 @@ window_options pipeline::window_for(const image_view&, const run_options& opts) 
   return w;
 }
 
+// One run's working state: the resolved options and the buffers the caller did not give but a
+// later step needs.
+struct pipeline::call {
+  const image_view& image;
+  const run_options& opts;
+  const run_targets& out;
+  window_options window;
+  decode_options decode;
+  float white = 0.0f;        // the input's full scale: the bone image is written on it
+  bool bone_direct = false;  // the uint16 bone image is already at the input's depth
+  overlay_options overlay;
+  decode_targets targets;
+  float* y = nullptr;        // this image's raw output
+  std::vector<std::uint8_t> masks_own, labels_own;
+  std::vector<std::uint16_t> bone_own;
+  std::vector<float> y_own;
+};
+
+void pipeline::check_targets(const run_targets& out) const {
+  if (!segments(info_.kind) && (out.masks || out.labels || out.segmentation || out.overlay_rgb))
+    bad_arg("outputs: a bone-suppression model gives no masks, labels, segmentation or overlay");
+  if (info_.kind == task::seg && out.bone) bad_arg("outputs.bone: a segmentation model gives no bone image");
+}
+
+void pipeline::prepare(call& c) const {
+  const std::size_t px = static_cast<std::size_t>(c.image.height) * c.image.width;
+  c.window = window_for(c.image, c.opts);
+  // window.py full_window: where the bone image is written (the input's own scale).
+  float full_lo = 0.0f;
+  c.white = c.opts.white;
+  if (c.white <= 0) {
+    window_options full;
+    full.bits_stored = c.opts.bits_stored;
+    resolve_window(c.image, full, &full_lo, &c.white);
+  }
+  c.decode.kind = info_.kind;
+  c.decode.mode = c.opts.mode;
+  c.decode.filter = c.opts.filter;
+  c.decode.bone_type = dtype::u16;  // as `cxrmt infer`: full-range uint16, then the input's depth
+  if (c.opts.mode == bone_mode::residual) { c.decode.bone_lo = full_lo; c.decode.bone_hi = c.white; }
+  c.bone_direct = bone_depth(c.image.type, c.white) == dtype::u16 &&
+                  !(c.image.type == dtype::u16 && c.white < 65535.0f);
+  c.overlay = c.opts.overlay;
+  if (!c.opts.has_overlay_palette) std::memcpy(c.overlay.palette, info_.palette, 12);
+  if (segments(info_.kind)) {
+    c.targets.masks = c.out.masks;
+    if (!c.targets.masks) { c.masks_own.resize(3 * px); c.targets.masks = c.masks_own.data(); }
+    c.targets.labels = c.out.labels;
+    if (!c.targets.labels) { c.labels_own.resize(px); c.targets.labels = c.labels_own.data(); }
+  }
+  if (c.out.bone) {
+    if (c.bone_direct) c.targets.bone = c.out.bone;
+    else { c.bone_own.resize(px); c.targets.bone = c.bone_own.data(); }
+  }
+  c.y = c.out.output;
+  if (!c.y || info_.batch > 1) { c.y_own.resize(output_elements() * info_.batch); c.y = c.y_own.data(); }
+}
+
+void pipeline::infer_host(call& c, run_result& r) const {
+  const std::size_t per_in = 3u * info_.size * info_.size;
+  std::vector<float> x(per_in * info_.batch);
+  auto t0 = clock_type::now();
+  r.used = preprocess(c.image, info_.size, c.window, info_.order, -1.0f, x.data());
+  // A static batch: fill it with copies of the image (pipeline.py _infer_decode).
+  for (int b = 1; b < info_.batch; ++b) std::memcpy(x.data() + b * per_in, x.data(), per_in * sizeof(float));
+  r.preprocess_ms = ms_since(t0);
+  t0 = clock_type::now();
+  engine_->run(x.data(), c.y);
+  r.inference_ms = ms_since(t0);
+  check_finite(c.y, output_elements());
+  t0 = clock_type::now();
+  const output_view y{c.y, dtype::f32, info_.size, info_.kind == task::mt ? 6 : 3, info_.order};
+  decode(y, r.used, c.decode, &c.image, x.data(), info_.order, c.targets);
+  r.decode_ms = ms_since(t0);
+}
+
+// pipeline.py _run_device: percentiles are host work, the rest stays on the device. Returns
+// whether the overlay was drawn there (not when clean-up will change the labels).
+bool pipeline::infer_device(call& c, run_result& r) const {
+  window_options w = c.window;
+  if (w.use_percentile) {
+    w.field_size = info_.size;
+    resolve_window(c.image, w, &w.lo, &w.hi);
+    w.use_percentile = false;
+    w.field = false;
+    w.has_window = true;
+  }
+  const bool draw = c.out.overlay_rgb && !c.opts.clean;
+  double stage[3] = {0, 0, 0};
+  device_request req;
+  req.image = c.image;
+  req.window = w;
+  req.decode = c.decode;
+  req.overlay = draw ? &c.overlay : nullptr;
+  req.targets = c.targets;
+  req.overlay_rgb = draw ? c.out.overlay_rgb : nullptr;
+  req.output = c.y;
+  req.frame_out = &r.used;
+  req.stage_ms = stage;
+  engine_->run_on_device(req);
+  check_finite(c.y, output_elements());
+  r.preprocess_ms = stage[0];
+  r.inference_ms = stage[1];
+  r.decode_ms = stage[2];
+  return draw;
+}
+
+// pipeline.py _postprocess (clean-up, relabel, colours, overlay), infer/run.py bone_like_input,
+// infer/measure.py.
+void pipeline::finish(call& c, run_result& r, bool overlay_drawn) const {
+  const int h = c.image.height, w = c.image.width;
+  if (c.out.output && c.y != c.out.output) std::memcpy(c.out.output, c.y, output_elements() * sizeof(float));
+  if (c.out.bone && !c.bone_direct) bone_to_input_depth(c.bone_own.data(), h, w, c.image.type, c.white, c.out.bone);
+  if (!segments(info_.kind)) return;
+  if (c.opts.clean) {
+    cleanup(c.targets.masks, h, w, true, true);
+    relabel(c.targets.labels, c.targets.masks, h, w);
+  }
+  const seg_view labels{c.targets.labels, false, h, w};
+  if (c.out.segmentation) colourise(labels, c.overlay.palette, c.out.segmentation);
+  if (c.out.overlay_rgb && !overlay_drawn) overlay(c.image, r.used, labels, c.overlay, c.out.overlay_rgb);
+  r.organs = measure(c.targets.masks, h, w, c.opts.has_spacing ? c.opts.spacing_mm : nullptr);
+}
+
 run_result pipeline::run(const image_view& image, const run_options& opts, const run_targets& out) const {
   const auto t_start = clock_type::now();
   check_image(image, "image");
   if (opts.white < 0 || !std::isfinite(opts.white)) bad_arg("options.white: must be > 0 (or 0: none)");
-  const bool seg = segments(info_.kind);
-  if (!seg && (out.masks || out.labels || out.segmentation || out.overlay_rgb))
-    bad_arg("outputs: a bone-suppression model gives no masks, labels, segmentation or overlay");
-  if (info_.kind == task::seg && out.bone) bad_arg("outputs.bone: a segmentation model gives no bone image");
-  const int h = image.height, wd = image.width;
-  const std::size_t px = static_cast<std::size_t>(h) * wd;
-  const int s = info_.size;
-  const std::size_t per_in = 3u * s * s, per_out = output_elements();
-
-  window_options w = window_for(image, opts);
-  // window.py full_window: where the bone image is written (the input's own scale).
-  window_options full;
-  full.bits_stored = opts.bits_stored;
-  float full_lo = 0.0f, full_hi = opts.white;
-  if (opts.white <= 0) resolve_window(image, full, &full_lo, &full_hi);
-  decode_options dec;
-  dec.kind = info_.kind;
-  dec.mode = opts.mode;
-  dec.filter = opts.filter;
-  dec.bone_type = dtype::u16;  // as `cxrmt infer`: full-range uint16, then the input's depth
-  if (opts.mode == bone_mode::residual) { dec.bone_lo = full_lo; dec.bone_hi = full_hi; }
-  const dtype bone_out = bone_depth(image.type, full_hi);
-  const bool bone_copy = bone_out == dtype::u16 && !(image.type == dtype::u16 && full_hi < 65535.0f);
-
-  // Per-call buffers: what the caller did not ask for but a later step needs.
-  std::vector<std::uint8_t> masks_own, labels_own;
-  std::vector<std::uint16_t> bone16_own;
-  decode_targets t;
-  if (seg) {
-    t.masks = out.masks;
-    if (!t.masks) { masks_own.resize(3 * px); t.masks = masks_own.data(); }
-    t.labels = out.labels;
-    if (!t.labels) { labels_own.resize(px); t.labels = labels_own.data(); }
-  }
-  if (out.bone) {
-    if (bone_copy) t.bone = out.bone;
-    else { bone16_own.resize(px); t.bone = bone16_own.data(); }
-  }
-  std::vector<float> y_own;
-  float* y1 = out.output;  // this image's raw output
-  if (!y1 || info_.batch > 1) { y_own.resize(per_out * info_.batch); y1 = y_own.data(); }
-
+  check_targets(out);
+  call c{image, opts, out, {}, {}, 0.0f, false, {}, {}, nullptr, {}, {}, {}, {}};
+  prepare(c);
   run_result r;
-  overlay_options ov = opts.overlay;
-  if (!opts.has_overlay_palette) std::memcpy(ov.palette, info_.palette, 12);
-  bool overlay_done = false;
-  if (engine_->device_resident() && info_.batch == 1) {
-    // pipeline.py _run_device: percentiles are host work, the rest stays on the device.
-    if (w.use_percentile) {
-      w.field_size = s;
-      resolve_window(image, w, &w.lo, &w.hi);
-      w.use_percentile = false; w.field = false; w.has_window = true;
-    }
-    device_request req;
-    req.image = image;
-    req.window = w;
-    req.decode = dec;
-    const bool draw = out.overlay_rgb && !opts.clean;
-    req.overlay = draw ? &ov : nullptr;
-    req.targets = t;
-    req.overlay_rgb = draw ? out.overlay_rgb : nullptr;
-    req.output = y1;
-    req.frame_out = &r.used;
-    double stage[3] = {0, 0, 0};
-    req.stage_ms = stage;
-    engine_->run_on_device(req);
-    check_finite(y1, per_out);
-    r.preprocess_ms = stage[0]; r.inference_ms = stage[1]; r.decode_ms = stage[2];
-    overlay_done = draw;
-  } else {
-    std::vector<float> x(per_in * info_.batch);
-    auto t0 = clock_type::now();
-    r.used = preprocess(image, s, w, info_.order, -1.0f, x.data());
-    // A static batch: fill it with copies of the image (pipeline.py _infer_decode).
-    for (int b = 1; b < info_.batch; ++b) std::memcpy(x.data() + b * per_in, x.data(), per_in * sizeof(float));
-    r.preprocess_ms = ms_since(t0);
-    t0 = clock_type::now();
-    engine_->run(x.data(), y1);
-    r.inference_ms = ms_since(t0);
-    check_finite(y1, per_out);
-    t0 = clock_type::now();
-    const output_view y{y1, dtype::f32, s, info_.kind == task::mt ? 6 : 3, info_.order};
-    decode(y, r.used, dec, &image, x.data(), info_.order, t);
-    r.decode_ms = ms_since(t0);
-  }
-  if (out.output && y1 != out.output) std::memcpy(out.output, y1, per_out * sizeof(float));
-
-  // pipeline.py _postprocess: clean-up, relabel, colours, overlay; infer/run.py bone_like_input.
+  const bool on_device = engine_->device_resident() && info_.batch == 1;
+  bool overlay_drawn = false;
+  if (on_device) overlay_drawn = infer_device(c, r);
+  else infer_host(c, r);
   const auto t_post = clock_type::now();
-  if (out.bone && !bone_copy) bone_to_input_depth(bone16_own.data(), h, wd, image.type, full_hi, out.bone);
-  if (seg) {
-    if (opts.clean) {
-      cleanup(t.masks, h, wd, true, true);
-      relabel(t.labels, t.masks, h, wd);
-    }
-    const seg_view labels{t.labels, false, h, wd};
-    if (out.segmentation) colourise(labels, ov.palette, out.segmentation);
-    if (out.overlay_rgb && !overlay_done) overlay(image, r.used, labels, ov, out.overlay_rgb);
-    r.organs = measure(t.masks, h, wd, opts.has_spacing ? opts.spacing_mm : nullptr);
-  }
+  finish(c, r, overlay_drawn);
   r.decode_ms += ms_since(t_post);
   r.total_ms = ms_since(t_start);
   return r;

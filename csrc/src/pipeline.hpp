@@ -66,7 +66,13 @@ class pipeline {
   run_result run(const image_view& image, const run_options& opts, const run_targets& out) const;
 
  private:
+  struct call;  // one run's working state (pipeline.cpp)
   window_options window_for(const image_view& image, const run_options& opts) const;
+  void check_targets(const run_targets& out) const;
+  void prepare(call& c) const;
+  void infer_host(call& c, run_result& r) const;
+  bool infer_device(call& c, run_result& r) const;
+  void finish(call& c, run_result& r, bool overlay_drawn) const;
   std::unique_ptr<engine> engine_;
   model_info info_;
 };
