@@ -95,3 +95,14 @@ def test_build_info_reports_the_engines_this_build_has(tmp_path):
     with pytest.raises((RuntimeError, ValueError)) as err:
         native.open_pipeline(tmp_path / "m.engine")
     assert ("CXRMT_TENSORRT" in str(err.value)) == (not engines["tensorrt"])
+
+
+def test_a_vanished_or_changed_header_folder_is_searched_again(tmp_path):
+    fake_onnxruntime(tmp_path / "a")
+    fake_onnxruntime(tmp_path / "b")
+    build = tmp_path / "build"
+    for name in ("a", "b"):
+        run = configure(build, f"-DONNXRUNTIME_ROOT={tmp_path / name}")
+        assert f"headers {tmp_path / name}" in run.stdout
+    shutil.rmtree(tmp_path / "b")
+    assert "ONNX Runtime engine OFF" in configure(build).stdout
