@@ -77,3 +77,31 @@ def test_pipeline(benchmark, request, model, impl, size):
             benchmark.extra_info["median_ms"] = round(stats.stats.median * 1e3, 1)
     finally:
         predictor.close()
+
+
+@pytest.mark.parametrize("size", [2048])
+def test_interleaved(benchmark, request, model, size):
+    """C and Python alternated round by round (the ratio to quote on a shared machine): both
+    medians and C's speed-up in extra_info; the benchmark's own timing is the C pipeline's."""
+    import time
+
+    benchmark.group = f"capi-{size}-interleaved"
+    rounds = 15 if _timed(request.config) else 1
+    pixels = _image(request, size)
+    predictor, py_run = _python(model)
+    c_run = _c(model)
+    times = {"c": [], "python": []}
+    try:
+        for _ in range(rounds):
+            for name, fn in (("c", c_run), ("python", py_run)):
+                t0 = time.perf_counter()
+                fn(pixels)
+                times[name].append(time.perf_counter() - t0)
+        benchmark.pedantic(c_run, args=(pixels,), rounds=1)
+    finally:
+        predictor.close()
+    c_ms, py_ms = (float(np.median(times[k])) * 1e3 for k in ("c", "python"))
+    benchmark.extra_info.update(c_ms=round(c_ms, 1), python_ms=round(py_ms, 1),
+                                speedup=round(py_ms / c_ms, 2))
+    print(f"\ncapi interleaved {size}²: C {c_ms:.1f} ms, Python {py_ms:.1f} ms "
+          f"(x{py_ms / c_ms:.2f})")
