@@ -127,6 +127,17 @@ def test_window_choices_match(shipped, pipelines, window, percentile):
     assert_same(c, reference(shipped, rg, window=window, percentile=percentile))
 
 
+def test_strided_and_big_endian_arrays_are_read_right(shipped, pipelines):
+    base = chest(100, 90, seed=4)
+    want = pipelines(shipped).run(base, white=4095.0)
+    wide = np.zeros((100, 180), np.uint16)
+    wide[:, ::2] = base
+    for image in (base.astype(">u2"), wide[:, ::2], np.asfortranarray(base)):
+        got = pipelines(shipped).run(image, white=4095.0)
+        for key in ("masks", "labels", "overlay", "bone_suppressed"):
+            np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+
+
 def test_invert_matches(shipped, pipelines):
     rg = radiograph(4095 - chest(150, 130, seed=9), 4095.0)      # raw polarity in
     assert_same(run_c(pipelines(shipped), rg, invert=True), reference(shipped, rg, invert=True))

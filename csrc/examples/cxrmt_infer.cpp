@@ -116,7 +116,8 @@ void write_json(const std::string& path, const std::string& image, const grey_im
   FILE* f = out.f;
   const cxrmt_timings& t = r.timings;
   std::fprintf(f, "{\n  \"cxrmt\": \"%s\",\n", cxrmt_version());
-  std::fprintf(f, "  \"input\": {\"path\": %s, \"height\": %d, \"width\": %d, \"dtype\": \"%s\", \"spacing_mm\": null},\n",
+  std::fprintf(f, "  \"input\": {\"path\": %s, \"height\": %d, \"width\": %d, \"dtype\": \"%s\", "
+               "\"spacing_mm\": null},\n",
                json_text(image).c_str(), im.height, im.width, im.depth == 16 ? "uint16" : "uint8");
   std::fprintf(f, "  \"model\": {\"path\": %s, \"size\": %d, \"task\": \"%s\", \"precision\": \"%s\", "
                "\"backend\": \"%s\", \"window\": \"%s\"},\n", json_text(model).c_str(), info.size,
@@ -127,7 +128,8 @@ void write_json(const std::string& path, const std::string& image, const grey_im
                "\"write\": %.2f, \"total\": %.2f},\n", read_ms, t.preprocess_ms, t.inference_ms, t.decode_ms,
                write_ms, read_ms + t.total_ms + write_ms);
   const std::string base = prefix.substr(prefix.find_last_of('/') + 1);
-  std::fprintf(f, "  \"outputs\": {\"bse\": \"%s_bse.png\", \"seg\": \"%s_seg.png\", \"overlay\": \"%s_overlay.png\"%s, "
+  std::fprintf(f, "  \"outputs\": {\"bse\": \"%s_bse.png\", \"seg\": \"%s_seg.png\", "
+               "\"overlay\": \"%s_overlay.png\"%s, "
                "\"json\": \"%s.json\"}", base.c_str(), base.c_str(), base.c_str(),
                labels ? (", \"labels\": \"" + base + "_labels.png\"").c_str() : "", base.c_str());
   if (info.task != CXRMT_TASK_BSE) {

@@ -89,8 +89,9 @@ class Pipeline {
       if (std::find(std::begin(kOutputs), std::end(kOutputs), o) == std::end(kOutputs))
         throw py::value_error("outputs: unknown output '" + o + "'");
     if (image.ndim() != 2) throw py::value_error("image: expected a 2-D grey image (H, W)");
-    py::array pixels = py::array::ensure(image, py::array::c_style);
-    cxrmt_image im{pixels.data(), dtype_of(pixels), static_cast<int32_t>(pixels.shape(0)),
+    const cxrmt_dtype type = dtype_of(image);
+    const py::array pixels = native_contiguous(image, type);
+    cxrmt_image im{pixels.data(), type, static_cast<int32_t>(pixels.shape(0)),
                    static_cast<int32_t>(pixels.shape(1)), 0};
     cxrmt_run_options o;
     cxrmt_run_options_init(&o);
@@ -101,8 +102,10 @@ class Pipeline {
     if (spacing) { o.spacing_mm[0] = spacing->first; o.spacing_mm[1] = spacing->second; }
     o.clean = clean;
     o.overlay.alpha = alpha;
-    o.overlay.filter = static_cast<cxrmt_filter>(pick(filter, {{"point", CXRMT_FILTER_POINT}, {"linear", CXRMT_FILTER_LINEAR}}, "filter"));
-    o.overlay.mode = static_cast<cxrmt_overlay_mode>(pick(overlay_mode, {{"fill", CXRMT_OVERLAY_FILL}, {"outline", CXRMT_OVERLAY_OUTLINE}}, "overlay_mode"));
+    o.overlay.filter = static_cast<cxrmt_filter>(
+        pick(filter, {{"point", CXRMT_FILTER_POINT}, {"linear", CXRMT_FILTER_LINEAR}}, "filter"));
+    o.overlay.mode = static_cast<cxrmt_overlay_mode>(
+        pick(overlay_mode, {{"fill", CXRMT_OVERLAY_FILL}, {"outline", CXRMT_OVERLAY_OUTLINE}}, "overlay_mode"));
     o.overlay.thickness = thickness;
     if (palette) {
       auto pal = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>::ensure(*palette);
@@ -110,8 +113,10 @@ class Pipeline {
       std::memcpy(o.overlay.palette, pal.data(), 12);
       o.model_palette = 0;
     }
-    o.bone_mode = static_cast<cxrmt_bone_mode>(pick(bone_mode, {{"residual", CXRMT_BONE_RESIDUAL}, {"resize", CXRMT_BONE_RESIZE}}, "bone_mode"));
-    o.resample = static_cast<cxrmt_resample>(pick(resample, {{"bilinear", CXRMT_RESAMPLE_BILINEAR}, {"area", CXRMT_RESAMPLE_AREA}}, "resample"));
+    o.bone_mode = static_cast<cxrmt_bone_mode>(
+        pick(bone_mode, {{"residual", CXRMT_BONE_RESIDUAL}, {"resize", CXRMT_BONE_RESIZE}}, "bone_mode"));
+    o.resample = static_cast<cxrmt_resample>(
+        pick(resample, {{"bilinear", CXRMT_RESAMPLE_BILINEAR}, {"area", CXRMT_RESAMPLE_AREA}}, "resample"));
 
     cxrmt_output_sizes s;
     ok(cxrmt_outputs_size(p_, &im, &o, &s));
@@ -119,28 +124,25 @@ class Pipeline {
     ok(cxrmt_pipeline_info(p_, &info));
     const py::ssize_t h = s.height, w = s.width, n = info.size, c = info.task == CXRMT_TASK_MT ? 6 : 3;
     cxrmt_outputs out{};
-    py::dict result;
-    auto want = [&](const char* name, std::size_t bytes) { return bytes > 0 && outputs.count(name) > 0; };
-    py::object masks = py::none(), labels = py::none(), seg = py::none(), rgb = py::none(), bone = py::none(),
-               raw = py::none();
-    if (want("masks", s.masks)) { masks = py::array_t<std::uint8_t>({(py::ssize_t)3, h, w}); out.masks = data<uint8_t>(masks); out.masks_size = s.masks; }
-    if (want("labels", s.labels)) { labels = py::array_t<std::uint8_t>({h, w}); out.labels = data<uint8_t>(labels); out.labels_size = s.labels; }
-    if (want("segmentation", s.segmentation)) { seg = py::array_t<std::uint8_t>({h, w, (py::ssize_t)3}); out.segmentation = data<uint8_t>(seg); out.segmentation_size = s.segmentation; }
-    if (want("overlay", s.overlay)) { rgb = py::array_t<std::uint8_t>({h, w, (py::ssize_t)3}); out.overlay = data<uint8_t>(rgb); out.overlay_size = s.overlay; }
-    if (want("bone", s.bone)) {
-      bone = s.bone_dtype == CXRMT_U8 ? py::object(py::array_t<std::uint8_t>({h, w})) : py::object(py::array_t<std::uint16_t>({h, w}));
-      out.bone = data<void>(bone); out.bone_size = s.bone;
-    }
-    if (want("output", s.output)) {
-      std::vector<py::ssize_t> shape = info.layout == CXRMT_NHWC ? std::vector<py::ssize_t>{n, n, c} : std::vector<py::ssize_t>{c, n, n};
-      raw = py::array_t<float>(shape); out.output = data<float>(raw); out.output_size = s.output;
-    }
+    auto on = [&](const char* name) { return outputs.count(name) > 0; };
+    using shape = std::vector<py::ssize_t>;
+    py::object masks = buffer<std::uint8_t>(on("masks"), s.masks, {3, h, w}, &out.masks, &out.masks_size);
+    py::object labels = buffer<std::uint8_t>(on("labels"), s.labels, {h, w}, &out.labels, &out.labels_size);
+    py::object seg = buffer<std::uint8_t>(on("segmentation"), s.segmentation, {h, w, 3}, &out.segmentation,
+                                          &out.segmentation_size);
+    py::object rgb = buffer<std::uint8_t>(on("overlay"), s.overlay, {h, w, 3}, &out.overlay, &out.overlay_size);
+    py::object bone = s.bone_dtype == CXRMT_U8
+                          ? buffer<std::uint8_t>(on("bone"), s.bone, {h, w}, &out.bone, &out.bone_size)
+                          : buffer<std::uint16_t>(on("bone"), s.bone, {h, w}, &out.bone, &out.bone_size);
+    py::object raw = buffer<float>(on("output"), s.output, info.layout == CXRMT_NHWC ? shape{n, n, c} : shape{c, n, n},
+                                   &out.output, &out.output_size);
     cxrmt_status st;
     {
       py::gil_scoped_release free;
       st = cxrmt_pipeline_run(p_, &im, &o, &out);
     }
     ok(st);
+    py::dict result;
     result["masks"] = masks; result["labels"] = labels; result["segmentation"] = seg;
     result["overlay"] = rgb; result["bone_suppressed"] = bone; result["output"] = raw;
     const auto& t = out.timings;
@@ -154,8 +156,17 @@ class Pipeline {
   }
 
  private:
-  template <typename T>
-  static T* data(py::object& a) { return static_cast<T*>(a.cast<py::array>().mutable_data()); }
+  // A new array for one output when asked for and given by the model (bytes > 0), its buffer
+  // and capacity handed to the C call; None otherwise.
+  template <typename T, typename P>
+  static py::object buffer(bool wanted, std::size_t bytes, std::vector<py::ssize_t> shape, P** ptr,
+                           std::size_t* size) {
+    if (!wanted || bytes == 0) return py::none();
+    py::array_t<T> a(shape);
+    *ptr = reinterpret_cast<P*>(a.mutable_data());
+    *size = bytes;
+    return std::move(a);
+  }
 
   static cxrmt_dtype dtype_of(const py::array& a) {
     const char k = a.dtype().kind();
@@ -164,6 +175,14 @@ class Pipeline {
     if (k == 'f' && a.itemsize() == 4) return CXRMT_F32;
     throw py::value_error("image: dtype " + py::str(a.dtype()).cast<std::string>() +
                           " is not supported (use uint8, uint16 or float32)");
+  }
+
+  // C-contiguous, native byte order (a big-endian '>u2' array is converted, not misread).
+  static py::array native_contiguous(const py::array& a, cxrmt_dtype type) {
+    constexpr int flags = py::array::c_style | py::array::forcecast;
+    if (type == CXRMT_U8) return py::array_t<std::uint8_t, flags>::ensure(a);
+    if (type == CXRMT_U16) return py::array_t<std::uint16_t, flags>::ensure(a);
+    return py::array_t<float, flags>::ensure(a);
   }
 
   static void set_window(cxrmt_run_options& o, const py::object& window,
@@ -177,7 +196,8 @@ class Pipeline {
     } else if (window.is_none()) {
       o.window = CXRMT_WINDOW_MODEL;
     } else if (py::isinstance<py::str>(window)) {
-      o.window = static_cast<cxrmt_window_mode>(pick(window.cast<std::string>(), {{"auto", CXRMT_WINDOW_AUTO}, {"full", CXRMT_WINDOW_FULL}}, "window"));
+      o.window = static_cast<cxrmt_window_mode>(
+          pick(window.cast<std::string>(), {{"auto", CXRMT_WINDOW_AUTO}, {"full", CXRMT_WINDOW_FULL}}, "window"));
     } else {
       auto lohi = window.cast<std::pair<double, double>>();
       o.window = CXRMT_WINDOW_EXPLICIT;

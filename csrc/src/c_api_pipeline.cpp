@@ -27,7 +27,8 @@ d::run_options run_options_of(const cxrmt_run_options* given) {
   if (given) o = *given;
   else cxrmt_run_options_init(&o);
   d::run_options r;
-  if (raw(o.window) < CXRMT_WINDOW_MODEL || raw(o.window) > CXRMT_WINDOW_PERCENTILE) bad_arg("options.window: unknown mode");
+  if (raw(o.window) < CXRMT_WINDOW_MODEL || raw(o.window) > CXRMT_WINDOW_PERCENTILE)
+    bad_arg("options.window: unknown mode");
   r.window = static_cast<d::window_choice>(raw(o.window));
   r.lo = o.window_lo;
   r.hi = o.window_hi;
