@@ -74,3 +74,19 @@ def overlay_device(image: int, image_dtype: "np.typing.DTypeLike", frame: Frame,
                    mode: Literal["fill", "outline"] = "fill", thickness: int = 1,
                    palette: Optional[np.ndarray] = None, stream: int = 0,
                    host: bool = False) -> None: ...
+
+
+class Pipeline:
+    """The C pipeline (cxrmt_pipeline_*); see cxrmt.runtime.native.open_pipeline."""
+
+    def __init__(self, model: str, device: str = "auto", device_index: int = 0, threads: int = 0,
+                 library: Optional[str] = None) -> None: ...
+    @property
+    def info(self) -> dict: ...
+    def run(self, image: np.ndarray, *, window: object = None,
+            percentile: Optional[Tuple[float, float]] = None, bits_stored: int = 0,
+            invert: bool = False, white: Optional[float] = None,
+            spacing: Optional[Tuple[float, float]] = None, clean: bool = False, alpha: int = 128,
+            filter: str = "point", overlay_mode: str = "fill", thickness: int = 1,
+            palette: Optional[np.ndarray] = None, bone_mode: str = "residual",
+            resample: str = "bilinear", outputs: set = ...) -> dict: ...

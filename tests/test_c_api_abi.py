@@ -12,7 +12,8 @@ from cxrmt import kernels as k
 CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
 pytestmark = pytest.mark.skipif(CC is None, reason="no C compiler on PATH")
 
-# struct -> (sizeof, [(field, offset), ...]) for CXRMT_API_VERSION 2 on LP64.
+# struct -> (sizeof, [(field, offset), ...]) on LP64: those of CXRMT_API_VERSION 2 unchanged,
+# then version 3's.
 LAYOUT = {
     "cxrmt_image": (32, [("data", 0), ("dtype", 8), ("height", 12), ("width", 16),
                          ("row_stride", 24)]),
@@ -27,6 +28,30 @@ LAYOUT = {
          "output_dtype", "bone_window_lo", "bone_window_hi"])]),
     "cxrmt_overlay_options": (28, [("alpha", 0), ("filter", 4), ("mode", 8), ("thickness", 12),
                                    ("palette", 16)]),
+    # API version 3: the pipeline's structs.
+    "cxrmt_pipeline_options": (24, [("device", 0), ("device_index", 4), ("threads", 8),
+                                    ("library", 16)]),
+    "cxrmt_model_info": (92, [("size", 0), ("batch", 4), ("layout", 8), ("task", 12),
+                              ("palette", 16), ("precision", 28), ("backend", 44),
+                              ("window", 76)]),
+    "cxrmt_run_options": (96, [("window", 0), ("window_lo", 4), ("window_hi", 8), ("p_lo", 12),
+                               ("p_hi", 16), ("bits_stored", 20), ("invert", 24), ("white", 28),
+                               ("spacing_mm", 32), ("clean", 48), ("overlay", 52),
+                               ("model_palette", 80), ("bone_mode", 84), ("resample", 88)]),
+    "cxrmt_output_sizes": (64, [("height", 0), ("width", 4), ("masks", 8), ("labels", 16),
+                                ("segmentation", 24), ("overlay", 32), ("bone", 40),
+                                ("output", 48), ("bone_dtype", 56)]),
+    "cxrmt_organ_measures": (40, [("area_px", 0), ("height_px", 8), ("width_px", 12),
+                                  ("area_mm2", 16), ("height_mm", 24), ("width_mm", 32)]),
+    "cxrmt_measurements": (136, [("organs", 0), ("cardiothoracic_ratio", 120), ("has_ctr", 128),
+                                 ("has_spacing", 132)]),
+    "cxrmt_timings": (40, [(f, 8 * i) for i, f in enumerate(
+        ["read_ms", "preprocess_ms", "inference_ms", "decode_ms", "total_ms"])]),
+    "cxrmt_outputs": (312, [("masks", 0), ("masks_size", 8), ("labels", 16), ("labels_size", 24),
+                            ("segmentation", 32), ("segmentation_size", 40), ("overlay", 48),
+                            ("overlay_size", 56), ("bone", 64), ("bone_size", 72),
+                            ("output", 80), ("output_size", 88), ("timings", 96),
+                            ("measurements", 136), ("frame", 272)]),
 }
 
 PROGRAM = r"""
@@ -65,7 +90,7 @@ def report(tmp_path_factory):
     return dict(line.split(" ", 1) for line in out.stdout.strip().splitlines())
 
 
-def test_struct_layouts_are_those_of_api_version_2(report):
+def test_struct_layouts_are_those_of_api_versions_2_and_3(report):
     want = {}
     for name, (size, fields) in LAYOUT.items():
         want[name] = str(size)

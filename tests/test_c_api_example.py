@@ -44,7 +44,7 @@ def test_c_example_matches_python(example_output):
 
 
 def test_c_example_reports_errors(example_output):
-    assert example_output["api_version"] == "2"
+    assert example_output["api_version"] == "3"
     assert example_output["bad_size_status"] == "1"  # CXRMT_ERROR_INVALID_ARGUMENT
     assert "size: must be positive" in example_output["bad_size_error"]
     assert example_output["cuda_available"] == str(int(k.cuda_available()))
@@ -137,4 +137,4 @@ def test_standalone_install_is_found_from_a_moved_prefix(tmp_path):
     subprocess.run([CMAKE, "--build", str(cbuild)], check=True, capture_output=True)
     run = subprocess.run([str(cbuild / "example")], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert "bad_size_status=1" in run.stdout and "api_version=2" in run.stdout
+    assert "bad_size_status=1" in run.stdout and "api_version=3" in run.stdout

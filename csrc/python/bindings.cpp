@@ -464,7 +464,10 @@ std::string frame_repr(const frame& f) {
 
 }  // namespace
 
+void bind_pipeline(py::module_& m);  // bind_pipeline.cpp
+
 PYBIND11_MODULE(_core, m) {
+  bind_pipeline(m);
   m.doc() = "cxrmt compiled core: preprocessing, decoding, colourisation, overlays, mask clean-up";
 
   py::class_<frame>(m, "Frame", "Geometry and intensity window that map model space back to the original image.")

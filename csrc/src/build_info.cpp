@@ -24,9 +24,21 @@ std::string build_info_json() {
 #else
   const bool cuda_built = false;
 #endif
+#ifdef CXRMT_WITH_ONNXRUNTIME
+  const char* onnxruntime = "true";
+#else
+  const char* onnxruntime = "false";
+#endif
+#ifdef CXRMT_WITH_TENSORRT
+  const char* tensorrt = "true";
+#else
+  const char* tensorrt = "false";
+#endif
+  // engines: the C pipeline's runtimes this build has (CXRMT_ONNXRUNTIME, CXRMT_TENSORRT).
   return std::string("{\"version\": \"") + CXRMT_VERSION + "\", \"compiler\": \"" + compiler +
          "\", \"cuda_built\": " + (cuda_built ? "true" : "false") + ", \"cuda_archs\": \"" + CXRMT_CUDA_ARCHS +
-         "\", \"cuda\": " + cuda::runtime_json() + "}";
+         "\", \"cuda\": " + cuda::runtime_json() +
+         ", \"engines\": {\"onnxruntime\": " + onnxruntime + ", \"tensorrt\": " + tensorrt + "}}";
 }
 
 }  // namespace cxrmt

@@ -5,52 +5,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "c_api_common.hpp"
 #include "internal.hpp"
 
 namespace {
 
-thread_local std::string last_error;
+using namespace cxrmt_c;
 thread_local std::string last_build_info;
-
-template <typename F>
-cxrmt_status guarded(F&& fn) {
-  try {
-    fn();
-    last_error.clear();
-    return CXRMT_OK;
-  } catch (const std::invalid_argument& e) {
-    last_error = e.what();
-    return CXRMT_ERROR_INVALID_ARGUMENT;
-  } catch (const std::runtime_error& e) {
-    last_error = e.what();
-    bool unsupported = last_error.find("built without CUDA") != std::string::npos;
-    return unsupported ? CXRMT_ERROR_UNSUPPORTED
-                       : last_error.rfind("CUDA error", 0) == 0 ? CXRMT_ERROR_CUDA : CXRMT_ERROR_INTERNAL;
-  } catch (const std::exception& e) {
-    last_error = e.what();
-    return CXRMT_ERROR_INTERNAL;
-  } catch (...) {
-    last_error = "unknown error";
-    return CXRMT_ERROR_INTERNAL;
-  }
-}
-
-template <typename T>
-const T& need(const T* p, const char* name) {
-  if (!p) cxrmt::detail::bad_arg(std::string(name) + ": NULL");
-  return *p;
-}
-
-cxrmt::image_view view_of(const cxrmt_image& im) {
-  cxrmt::image_view v;
-  v.data = im.data;
-  v.type = static_cast<cxrmt::dtype>(im.dtype);
-  if (im.dtype < CXRMT_U8 || im.dtype > CXRMT_F16) cxrmt::detail::bad_arg("image: unknown dtype");
-  v.height = im.height;
-  v.width = im.width;
-  v.row_stride = im.row_stride ? im.row_stride : im.width;
-  return v;
-}
 
 cxrmt::window_options window_of(const cxrmt_preprocess_options& o) {
   cxrmt::window_options w;
@@ -64,20 +25,6 @@ cxrmt::window_options window_of(const cxrmt_preprocess_options& o) {
   w.p_lo = o.p_lo;
   w.p_hi = o.p_hi;
   return w;
-}
-
-cxrmt::frame frame_of(const cxrmt_frame& c) {
-  cxrmt::frame f;
-  f.height = c.height; f.width = c.width; f.size = c.size;
-  f.pad_top = c.pad_top; f.pad_bottom = c.pad_bottom; f.pad_left = c.pad_left; f.pad_right = c.pad_right;
-  f.window_lo = c.window_lo; f.window_hi = c.window_hi; f.invert = c.invert != 0;
-  return f;
-}
-
-void store(const cxrmt::frame& f, cxrmt_frame* c) {
-  if (!c) return;
-  *c = cxrmt_frame{f.height, f.width, f.size, f.pad_top, f.pad_bottom, f.pad_left, f.pad_right,
-                   f.window_lo, f.window_hi, f.invert ? 1 : 0};
 }
 
 struct decode_call {
@@ -107,23 +54,22 @@ decode_call decode_args(const void* output, const cxrmt_frame* frame, const cxrm
   return c;
 }
 
-cxrmt::overlay_options overlay_of(const cxrmt_overlay_options& o) {
-  cxrmt::overlay_options v;
-  v.alpha = o.alpha;
-  v.filter = static_cast<cxrmt::sampling>(o.filter);
-  v.mode = static_cast<cxrmt::overlay_mode>(o.mode);
-  v.thickness = o.thickness;
-  std::memcpy(v.palette, o.palette, 12);
-  return v;
-}
-
 }  // namespace
+
+namespace cxrmt {
+namespace detail {
+std::string& last_error() {
+  thread_local std::string message;
+  return message;
+}
+}  // namespace detail
+}  // namespace cxrmt
 
 extern "C" {
 
 int cxrmt_api_version(void) { return CXRMT_API_VERSION; }
 const char* cxrmt_version(void) { return CXRMT_VERSION; }
-const char* cxrmt_last_error(void) { return last_error.c_str(); }
+const char* cxrmt_last_error(void) { return cxrmt::detail::last_error().c_str(); }
 const char* cxrmt_build_info(void) {
   last_build_info = cxrmt::build_info_json();
   return last_build_info.c_str();

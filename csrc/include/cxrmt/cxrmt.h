@@ -25,12 +25,15 @@
 extern "C" {
 #endif
 
-#define CXRMT_API_VERSION 2  /* 2: cxrmt_decode_options.bone_window_lo/hi, CXRMT_PERCENTILE_FIELD */
+/* 2: cxrmt_decode_options.bone_window_lo/hi, CXRMT_PERCENTILE_FIELD; 3: the pipeline
+ * (cxrmt_pipeline_*), version 2's calls unchanged */
+#define CXRMT_API_VERSION 3
 
 typedef enum {
   CXRMT_OK = 0,
   CXRMT_ERROR_INVALID_ARGUMENT = 1, /* bad shape, dtype, window, pointer... */
-  CXRMT_ERROR_UNSUPPORTED = 2,      /* e.g. a CUDA call in a build without CUDA */
+  CXRMT_ERROR_UNSUPPORTED = 2,      /* e.g. a CUDA call in a build without CUDA, or a model
+                                       whose runtime this build lacks */
   CXRMT_ERROR_CUDA = 3,             /* a CUDA runtime error */
   CXRMT_ERROR_INTERNAL = 4
 } cxrmt_status;
@@ -141,6 +144,117 @@ CXRMT_EXPORT cxrmt_status cxrmt_overlay_cuda(const cxrmt_image* original, const 
                                              int32_t seg_height, int32_t seg_width,
                                              const cxrmt_overlay_options* options, uint8_t* rgb,
                                              void* stream);
+
+
+/* -- The pipeline (API version 3) ------------------------------------------------------------
+ * One radiograph in, every output of `cxrmt infer` out: window, preprocess, the network (ONNX
+ * Runtime, or TensorRT where built: cxrmt_build_info() says which), decode, optional clean-up,
+ * colours, overlay and measurements, as cxrmt.pipeline.Predictor computes them. The model's
+ * cxrmt.* metadata (size, layout, task, palette, window) configures it.
+ *
+ * Thread-safety: cxrmt_pipeline_run may be called on one pipeline from several threads at once
+ * (each call uses only its own buffers); ONNX Runtime runs them in parallel, a TensorRT engine
+ * serialises them. create/destroy must not race with runs on the same pipeline.
+ *
+ * Buffers: the caller owns every output buffer and declares its capacity in bytes (the *_size
+ * fields of cxrmt_outputs); cxrmt_outputs_size says what each needs for an image. NULL: not
+ * wanted. A buffer too small, or one the model cannot fill, is CXRMT_ERROR_INVALID_ARGUMENT. */
+
+typedef struct cxrmt_pipeline cxrmt_pipeline;
+
+typedef enum { CXRMT_DEVICE_AUTO = 0, CXRMT_DEVICE_CPU = 1, CXRMT_DEVICE_CUDA = 2 } cxrmt_device;
+
+typedef struct {
+  cxrmt_device device;   /* AUTO: CUDA when the runtime has it, else CPU; CUDA: CUDA or an error */
+  int32_t device_index;
+  int32_t threads;       /* ONNX Runtime intra-op threads; 0 = its default (one per core) */
+  const char* library;   /* ONNX Runtime shared library to load; NULL = $CXRMT_ONNXRUNTIME_LIBRARY,
+                            else the build's or libonnxruntime.so.1 from the loader's path */
+} cxrmt_pipeline_options;
+
+typedef struct {
+  int32_t size, batch;   /* model input S x S; its static batch (filled with copies) */
+  cxrmt_layout layout;
+  cxrmt_task task;
+  uint8_t palette[12];   /* RGB by label: the model's metadata's, else the paper's colours */
+  char precision[16];    /* "fp32", "fp16", "int8" */
+  char backend[32];      /* "onnxruntime-cpu", "onnxruntime-cuda", "tensorrt" */
+  char window[16];       /* the network window the model was trained with: "auto" or "full" */
+} cxrmt_model_info;
+
+typedef enum {
+  CXRMT_WINDOW_MODEL = 0,      /* the model's own (cxrmt_model_info.window) */
+  CXRMT_WINDOW_AUTO = 1,       /* field percentiles 1-99 (the robust window) */
+  CXRMT_WINDOW_FULL = 2,       /* [0, white], or the dtype's / bits_stored's range */
+  CXRMT_WINDOW_EXPLICIT = 3,   /* [window_lo, window_hi] in the image's values */
+  CXRMT_WINDOW_PERCENTILE = 4  /* percentiles [p_lo, p_hi] of the whole image */
+} cxrmt_window_mode;
+
+typedef struct {
+  cxrmt_window_mode window;
+  float window_lo, window_hi;
+  float p_lo, p_hi;
+  int32_t bits_stored;     /* 0 = all bits of the dtype */
+  int32_t invert;          /* raw polarity in (bone dark) -> display polarity */
+  float white;             /* the input's full-scale value (4095 for 12-bit JSRT); 0 = the dtype's
+                              or bits_stored's maximum. The bone image is written on this scale */
+  double spacing_mm[2];    /* row, column pixel spacing; {0, 0} = unknown (no mm measures) */
+  int32_t clean;           /* largest component per organ, holes filled, labels follow */
+  cxrmt_overlay_options overlay;
+  int32_t model_palette;   /* 1 (default): colours from the model; 0: overlay.palette */
+  cxrmt_bone_mode bone_mode;
+  cxrmt_resample resample;
+} cxrmt_run_options;
+
+/* Bytes each output of one image needs (0: the model does not give it) and the bone's dtype:
+ * uint8 for 8-bit inputs, uint16 on the input's own scale otherwise (as `cxrmt infer` writes). */
+typedef struct {
+  int32_t height, width;
+  size_t masks, labels, segmentation, overlay, bone, output;
+  cxrmt_dtype bone_dtype;
+} cxrmt_output_sizes;
+
+typedef struct {
+  int64_t area_px;
+  int32_t height_px, width_px;            /* inclusive extents; 0 when absent */
+  double area_mm2, height_mm, width_mm;   /* 0 without spacing */
+} cxrmt_organ_measures;
+
+typedef struct {
+  cxrmt_organ_measures organs[3];  /* heart, left lung, right lung */
+  double cardiothoracic_ratio;     /* valid when has_ctr */
+  int32_t has_ctr, has_spacing;
+} cxrmt_measurements;
+
+typedef struct {
+  double read_ms, preprocess_ms, inference_ms, decode_ms, total_ms;  /* read: 0 (the caller's) */
+} cxrmt_timings;
+
+typedef struct {
+  uint8_t* masks; size_t masks_size;                /* 3 x H x W, 0/1: heart, left lung, right lung */
+  uint8_t* labels; size_t labels_size;              /* H x W: 0 bg, 1 right lung, 2 left lung, 3 heart */
+  uint8_t* segmentation; size_t segmentation_size;  /* H x W x 3 RGB of the labels */
+  uint8_t* overlay; size_t overlay_size;            /* H x W x 3 RGB, labels over the radiograph */
+  void* bone; size_t bone_size;                     /* H x W of cxrmt_output_sizes.bone_dtype */
+  float* output; size_t output_size;                /* the raw network output (model layout) */
+  /* Written by cxrmt_pipeline_run: */
+  cxrmt_timings timings;
+  cxrmt_measurements measurements;  /* when the model segments */
+  cxrmt_frame frame;                /* window_lo/hi: the window that fed the network */
+} cxrmt_outputs;
+
+CXRMT_EXPORT void cxrmt_pipeline_options_init(cxrmt_pipeline_options* options);
+CXRMT_EXPORT void cxrmt_run_options_init(cxrmt_run_options* options);
+/* options NULL = defaults. On failure *pipeline is NULL. */
+CXRMT_EXPORT cxrmt_status cxrmt_pipeline_create(const char* model_path, const cxrmt_pipeline_options* options,
+                                                cxrmt_pipeline** pipeline);
+CXRMT_EXPORT cxrmt_status cxrmt_pipeline_info(const cxrmt_pipeline* pipeline, cxrmt_model_info* info);
+/* options NULL = defaults. */
+CXRMT_EXPORT cxrmt_status cxrmt_outputs_size(const cxrmt_pipeline* pipeline, const cxrmt_image* image,
+                                             const cxrmt_run_options* options, cxrmt_output_sizes* sizes);
+CXRMT_EXPORT cxrmt_status cxrmt_pipeline_run(const cxrmt_pipeline* pipeline, const cxrmt_image* image,
+                                             const cxrmt_run_options* options, cxrmt_outputs* outputs);
+CXRMT_EXPORT void cxrmt_pipeline_destroy(cxrmt_pipeline* pipeline);  /* NULL is a no-op */
 
 #ifdef __cplusplus
 }
