@@ -1,7 +1,7 @@
 """The C API's binary interface, checked by a compiled C program: the struct layouts of API
-version 2 (pinned by hand from the header's declarations: natural alignment, 4-byte enums, so a
-change that breaks callers built against an older header fails here), and what a CUDA twin
-returns when it cannot run."""
+versions 2 and 3 (pinned by hand from the header's declarations: natural alignment, 4-byte enums,
+so a change that breaks callers built against an older header fails here), what a CUDA twin
+returns when it cannot run, and enum fields holding values no enumerator has."""
 import shutil
 import subprocess
 
@@ -70,6 +70,19 @@ int main(void) {
   printf("cuda_status %d\n", (int)cxrmt_preprocess_cuda(&im, 8, &o, out, &f, NULL));
   printf("cuda_error %s\n", cxrmt_last_error());
   printf("cuda_available %d\n", cxrmt_cuda_available());
+  /* C lets a caller store any int in an enum field: refused by name, never undefined. */
+  float y[8 * 8 * 6] = {0};
+  unsigned char labels[4 * 5];
+  cxrmt_decode_options d;
+  cxrmt_decode_options_init(&d);
+  cxrmt_preprocess(&im, 8, &o, out, &f);
+  d.task = (cxrmt_task)7;
+  printf("bad_task_status %d\n", (int)cxrmt_decode(y, &f, &d, NULL, NULL, NULL, labels, NULL));
+  printf("bad_task_error %s\n", cxrmt_last_error());
+  cxrmt_decode_options_init(&d);
+  d.output_layout = (cxrmt_layout)-1;
+  printf("bad_layout_status %d\n", (int)cxrmt_decode(y, &f, &d, NULL, NULL, NULL, labels, NULL));
+  printf("bad_layout_error %s\n", cxrmt_last_error());
   return 0;
 }
 """
@@ -106,3 +119,10 @@ def test_cuda_twin_without_a_device_says_why(report):
     assert report["cuda_status"] == ("3" if built else "2")
     assert ("CUDA" if built else "built without CUDA") in report["cuda_error"]
     assert report["cuda_available"] == "0"
+
+
+def test_out_of_range_enum_fields_are_invalid_arguments(report):
+    assert report["bad_task_status"] == "1"   # CXRMT_ERROR_INVALID_ARGUMENT
+    assert report["bad_task_error"] == "options.task: unknown value 7"
+    assert report["bad_layout_status"] == "1"
+    assert report["bad_layout_error"] == "options.output_layout: unknown value -1"

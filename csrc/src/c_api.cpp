@@ -41,16 +41,18 @@ decode_call decode_args(const void* output, const cxrmt_frame* frame, const cxrm
   const cxrmt_decode_options& o = need(options, "options");
   decode_call c;
   c.f = frame_of(need(frame, "frame"));
-  c.opts.kind = static_cast<cxrmt::task>(o.task);
-  c.opts.mode = static_cast<cxrmt::bone_mode>(o.bone_mode);
-  c.opts.filter = static_cast<cxrmt::resample>(o.resample);
-  c.opts.bone_type = static_cast<cxrmt::dtype>(o.bone_dtype);
+  c.opts.kind = enum_field<cxrmt::task>(o.task, CXRMT_TASK_MT, CXRMT_TASK_BSE, "options.task");
+  c.opts.mode = enum_field<cxrmt::bone_mode>(o.bone_mode, CXRMT_BONE_RESIDUAL, CXRMT_BONE_RESIZE, "options.bone_mode");
+  c.opts.filter = enum_field<cxrmt::resample>(o.resample, CXRMT_RESAMPLE_BILINEAR, CXRMT_RESAMPLE_AREA,
+                                              "options.resample");
+  c.opts.bone_type = enum_field<cxrmt::dtype>(o.bone_dtype, CXRMT_U8, CXRMT_U16, "options.bone_dtype");
   c.opts.bone_lo = o.bone_window_lo;
   c.opts.bone_hi = o.bone_window_hi;
-  c.out = {output, static_cast<cxrmt::dtype>(o.output_dtype), c.f.size, o.task == CXRMT_TASK_MT ? 6 : 3,
-           static_cast<cxrmt::layout>(o.output_layout)};
+  c.out = {output, enum_field<cxrmt::dtype>(o.output_dtype, CXRMT_F32, CXRMT_F16, "options.output_dtype"),
+           c.f.size, c.opts.kind == cxrmt::task::mt ? 6 : 3,
+           enum_field<cxrmt::layout>(o.output_layout, CXRMT_NHWC, CXRMT_NCHW, "options.output_layout")};
   if (original) { c.orig = view_of(*original); c.has_orig = true; }
-  c.input_order = static_cast<cxrmt::layout>(o.input_layout);
+  c.input_order = enum_field<cxrmt::layout>(o.input_layout, CXRMT_NHWC, CXRMT_NCHW, "options.input_layout");
   return c;
 }
 
@@ -100,7 +102,8 @@ cxrmt_status cxrmt_preprocess(const cxrmt_image* image, int32_t size, const cxrm
                               float* out, cxrmt_frame* frame) {
   return guarded([&] {
     const auto& o = need(options, "options");
-    store(cxrmt::preprocess(view_of(need(image, "image")), size, window_of(o), static_cast<cxrmt::layout>(o.layout),
+    store(cxrmt::preprocess(view_of(need(image, "image")), size, window_of(o),
+                            enum_field<cxrmt::layout>(o.layout, CXRMT_NHWC, CXRMT_NCHW, "options.layout"),
                             o.pad_value, out), frame);
   });
 }
@@ -143,7 +146,8 @@ cxrmt_status cxrmt_preprocess_cuda(const cxrmt_image* image, int32_t size, const
   return guarded([&] {
     const auto& o = need(options, "options");
     store(cxrmt::cuda::preprocess(view_of(need(image, "image")), size, window_of(o),
-                                  static_cast<cxrmt::layout>(o.layout), o.pad_value, out, stream), frame);
+                                  enum_field<cxrmt::layout>(o.layout, CXRMT_NHWC, CXRMT_NCHW, "options.layout"),
+                                  o.pad_value, out, stream), frame);
   });
 }
 

@@ -51,6 +51,15 @@ inline int raw(const E& e) {
   return static_cast<int>(v);
 }
 
+// An enum field checked against [lo, hi] and converted to the C++ enum `To`; out of range is an
+// invalid argument naming the field.
+template <typename To, typename E>
+inline To enum_field(const E& e, int lo, int hi, const char* name) {
+  const int v = raw(e);
+  if (v < lo || v > hi) cxrmt::detail::bad_arg(std::string(name) + ": unknown value " + std::to_string(v));
+  return static_cast<To>(v);
+}
+
 template <typename T>
 inline const T& need(const T* p, const char* name) {
   if (!p) cxrmt::detail::bad_arg(std::string(name) + ": NULL");
@@ -60,8 +69,7 @@ inline const T& need(const T* p, const char* name) {
 inline cxrmt::image_view view_of(const cxrmt_image& im) {
   cxrmt::image_view v;
   v.data = im.data;
-  if (raw(im.dtype) < CXRMT_U8 || raw(im.dtype) > CXRMT_F16) cxrmt::detail::bad_arg("image: unknown dtype");
-  v.type = static_cast<cxrmt::dtype>(raw(im.dtype));
+  v.type = enum_field<cxrmt::dtype>(im.dtype, CXRMT_U8, CXRMT_F16, "image.dtype");
   v.height = im.height;
   v.width = im.width;
   v.row_stride = im.row_stride ? im.row_stride : im.width;
@@ -85,8 +93,8 @@ inline void store(const cxrmt::frame& f, cxrmt_frame* c) {
 inline cxrmt::overlay_options overlay_of(const cxrmt_overlay_options& o) {
   cxrmt::overlay_options v;
   v.alpha = o.alpha;
-  v.filter = static_cast<cxrmt::sampling>(raw(o.filter));
-  v.mode = static_cast<cxrmt::overlay_mode>(raw(o.mode));
+  v.filter = enum_field<cxrmt::sampling>(o.filter, CXRMT_FILTER_POINT, CXRMT_FILTER_LINEAR, "overlay.filter");
+  v.mode = enum_field<cxrmt::overlay_mode>(o.mode, CXRMT_OVERLAY_FILL, CXRMT_OVERLAY_OUTLINE, "overlay.mode");
   v.thickness = o.thickness;
   std::memcpy(v.palette, o.palette, 12);
   return v;

@@ -27,9 +27,7 @@ d::run_options run_options_of(const cxrmt_run_options* given) {
   if (given) o = *given;
   else cxrmt_run_options_init(&o);
   d::run_options r;
-  if (raw(o.window) < CXRMT_WINDOW_MODEL || raw(o.window) > CXRMT_WINDOW_PERCENTILE)
-    bad_arg("options.window: unknown mode");
-  r.window = static_cast<d::window_choice>(raw(o.window));
+  r.window = enum_field<d::window_choice>(o.window, CXRMT_WINDOW_MODEL, CXRMT_WINDOW_PERCENTILE, "options.window");
   r.lo = o.window_lo;
   r.hi = o.window_hi;
   r.p_lo = o.p_lo;
@@ -46,18 +44,11 @@ d::run_options run_options_of(const cxrmt_run_options* given) {
     r.spacing_mm[1] = sc;
   }
   r.clean = o.clean != 0;
-  if (raw(o.overlay.filter) != CXRMT_FILTER_POINT && raw(o.overlay.filter) != CXRMT_FILTER_LINEAR)
-    bad_arg("options.overlay.filter: unknown filter");
-  if (raw(o.overlay.mode) != CXRMT_OVERLAY_FILL && raw(o.overlay.mode) != CXRMT_OVERLAY_OUTLINE)
-    bad_arg("options.overlay.mode: unknown mode");
-  r.overlay = overlay_of(o.overlay);
+  r.overlay = overlay_of(o.overlay);   // checks its enum fields
   r.has_overlay_palette = o.model_palette == 0;
-  if (raw(o.bone_mode) != CXRMT_BONE_RESIDUAL && raw(o.bone_mode) != CXRMT_BONE_RESIZE)
-    bad_arg("options.bone_mode: unknown mode");
-  r.mode = static_cast<cxrmt::bone_mode>(raw(o.bone_mode));
-  if (raw(o.resample) != CXRMT_RESAMPLE_BILINEAR && raw(o.resample) != CXRMT_RESAMPLE_AREA)
-    bad_arg("options.resample: unknown filter");
-  r.filter = static_cast<cxrmt::resample>(raw(o.resample));
+  r.mode = enum_field<cxrmt::bone_mode>(o.bone_mode, CXRMT_BONE_RESIDUAL, CXRMT_BONE_RESIZE, "options.bone_mode");
+  r.filter = enum_field<cxrmt::resample>(o.resample, CXRMT_RESAMPLE_BILINEAR, CXRMT_RESAMPLE_AREA,
+                                         "options.resample");
   return r;
 }
 
