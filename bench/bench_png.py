@@ -1,5 +1,6 @@
 """PNG encoding of `cxrmt infer`'s outputs: cv2.imencode time and size by zlib level, zlib
-strategy and PNG row filter, for each image kind of a 2048² radiograph.
+strategy and PNG row filter, for each image kind of a 2048² radiograph, beside cxrmt's own
+writer (cxrmt.io.png, ISA-L's deflate: `test_encode_cxrmt`), which `cxrmt infer` uses.
 
 Kinds: `bse` (16-bit grey bone-suppressed image), `overlay` and `seg` (8-bit RGB) and `labels`
 (8-bit grey 0..3, the one-channel alternative to `seg`), all real outputs of the shipped model
@@ -112,6 +113,20 @@ def test_encode(benchmark, images, kind, setting):
     data = benchmark.pedantic(encode, args=(img, p), rounds=3, iterations=1)
     assert_lossless(img, data)
     benchmark.extra_info["MB"] = round(len(data) / 1e6, 3)
+
+
+@pytest.mark.parametrize("level", [0, 1, 3])
+@pytest.mark.parametrize("kind", KINDS)
+def test_encode_cxrmt(benchmark, images, kind, level):
+    """cxrmt's own writer (cxrmt.io.png: Up filter, ISA-L's deflate where installed), in the
+    same groups as OpenCV's settings; it takes RGB, so colour images are flipped back."""
+    from cxrmt.io import png
+
+    img = images[kind][..., ::-1].copy() if images[kind].ndim == 3 else images[kind]
+    benchmark.group = f"png-{kind}"
+    data = benchmark.pedantic(png.encode, args=(img, level), rounds=3, iterations=1)
+    assert_lossless(images[kind], data)   # OpenCV decodes to BGR: the array it was given
+    benchmark.extra_info.update(MB=round(len(data) / 1e6, 3), deflate=png.DEFLATE)
 
 
 def measure(images: dict, rounds: int, names) -> dict:

@@ -145,7 +145,7 @@ def test_c_bad_arguments_are_status_codes_naming_the_argument(shipped, tmp_path)
                "sizes_null_sizes": "sizes: NULL", "run_null_pipeline": "pipeline: NULL",
                "run_null_image": "image: NULL", "run_null_outputs": "outputs: NULL",
                "run_small_masks": "outputs.masks_size: 10 bytes, the image needs 576",
-               "run_bad_dtype": "image: unknown dtype", "run_null_pixels": "image",
+               "run_bad_dtype": "image.dtype: unknown value 9", "run_null_pixels": "image",
                "run_bad_window": "options.window", "run_bad_spacing": "options.spacing_mm"}
     for case, message in invalid.items():
         status, text = out[case].split("|", 1)

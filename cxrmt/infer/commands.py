@@ -65,8 +65,8 @@ def register(subparsers) -> None:
                    help="reverse the input polarity (for files stored bone-dark without saying so)")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("--png-level", type=_ranged(int, 0, 9), metavar="0-9",
-                   help="zlib level for every PNG written (default: per output, measured for "
-                        "speed: the bone image stored, the overlay at level 1)")
+                   help="deflate level for every PNG written (default 1; ISA-L's deflate, "
+                        "where installed, has levels 0-3 and takes min(N, 3))")
     p.add_argument("--max-pixels", type=_pixels, default=DEFAULT_MAX_PIXELS, metavar="N",
                    help=f"refuse inputs larger than N pixels, read from the file header before "
                         f"decoding (default {DEFAULT_MAX_PIXELS:,}; 0: no limit)")

@@ -19,7 +19,7 @@ import numpy as np
 from cxrmt import __version__, kernels
 from cxrmt.contract import MASK_ORGANS, ORGANS, PREFIX
 from cxrmt.errors import OutputError
-from cxrmt.io import DEFAULT_MAX_PIXELS, ImageFormatError, locks, read_image
+from cxrmt.io import DEFAULT_MAX_PIXELS, ImageFormatError, locks, png, read_image
 from cxrmt.io.dicom import is_dicom
 from cxrmt.io.dicom_out import write_bone_image, write_segmentation
 from cxrmt.io.layout import DEFAULT_OUTPUTS, DICOM, output_paths
@@ -43,7 +43,7 @@ class InferOptions:
     invert: bool = False         # reverse the input's polarity (for files that break conventions)
     force: bool = False          # overwrite existing outputs
     outputs: tuple = DEFAULT_OUTPUTS   # kinds of cxrmt.io.layout.OUTPUTS to write
-    png_level: int | None = None       # zlib level for every PNG; None: png_params' defaults
+    png_level: int | None = None       # deflate level for every PNG; None: cxrmt.io.png's
     max_pixels: int | None = DEFAULT_MAX_PIXELS   # larger inputs are refused from the header
     strict: bool = False         # refuse inputs a reader would change (colour, TIFF pages, bits)
 
@@ -176,26 +176,9 @@ def write_one(p: Predicted, model: dict, encoders=None, png_level=None) -> dict:
         locks.release(*p.lock)
 
 
-def png_params(kind: str, level=None) -> list:
-    """OpenCV PNG encoder flags for one output kind. `level` (0-9): zlib at that level for
-    every kind. Else the defaults measured in bench/bench_png.py (2048², Xeon, OpenCV 5, zlib
-    1.2.11): the 16-bit bone image stored (16 ms, 8.4 MB, against 135 ms and 6.6 MB for OpenCV's
-    level 1 + RLE: noisy 12-bit data hardly compresses), the overlay at level 1 with the Up
-    filter (122 ms, 2.4 MB, against 137 ms, 3.6 MB), the rest OpenCV's default (level 1, RLE,
-    Sub: flat label images compress to almost nothing at once). Order matters: a level resets
-    the strategy and filter set before it."""
-    if level is not None:
-        return [cv2.IMWRITE_PNG_COMPRESSION, int(level)]
-    return {"bse": [cv2.IMWRITE_PNG_COMPRESSION, 0,
-                    cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE],
-            "overlay": [cv2.IMWRITE_PNG_COMPRESSION, 1,
-                        cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_DEFAULT,
-                        cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]}.get(kind, [])
-
-
 def _images(rg, result, paths, encoders=None, level=None) -> dict:
     """{path: PNG bytes} of the image outputs (encoded in parallel when given an executor:
-    zlib releases the GIL, and encoding is most of the write time at 2048²)."""
+    deflate releases the GIL, and encoding is most of the write time at 2048²)."""
     arrays = {}   # kind -> array
     if result.bone_suppressed is not None and "bse" in paths:
         arrays["bse"] = bone_like_input(result.bone_suppressed, rg.pixels, rg.white)
@@ -207,9 +190,9 @@ def _images(rg, result, paths, encoders=None, level=None) -> dict:
                 mask = result.masks[ORGANS.index(organ)]
                 arrays[f"mask_{organ}"] = (mask > 0).astype(np.uint8) * 255
 
-    def encode(kind):   # the arrays are this input's own: RGB becomes BGR in place, no copy
-        return encode_png(arrays[kind], paths[kind], params=png_params(kind, level),
-                          consume=True)
+    def encode(kind):
+        return encode_png(arrays[kind], paths[kind],
+                          level=png.DEFAULT_LEVEL if level is None else level)
 
     run = encoders.map if encoders is not None else map
     return {paths[k]: data for k, data in zip(arrays, run(encode, list(arrays)))}

@@ -9,8 +9,9 @@ import os
 import tempfile
 import time
 
-import cv2
 import numpy as np
+
+from . import png
 
 
 def _file_mode() -> int:
@@ -115,24 +116,13 @@ def write_png(path, pixels: np.ndarray) -> None:
     write_bytes(path, encode_png(pixels, path))
 
 
-def encode_png(pixels: np.ndarray, path="<memory>", *, params=(), consume=False) -> bytes:
-    """PNG bytes of what write_png accepts; `path` only names the file in errors. `params`:
-    OpenCV PNG encoder flags (compression level, strategy). `consume=True`: the caller gives an
-    RGB array up, so it is turned into OpenCV's BGR in place instead of copied (a 20000² RGB
-    image is 1.2 GB)."""
-    pixels = np.asarray(pixels)
-    grey = pixels.ndim == 2 and pixels.dtype in (np.uint8, np.uint16)
-    rgb = pixels.ndim == 3 and pixels.shape[2] == 3 and pixels.dtype == np.uint8
-    if not (grey or rgb):
-        raise ValueError(f"{os.fspath(path)}: need a 2-D uint8/uint16 array or (H, W, 3) uint8 RGB, "
-                         f"got {pixels.dtype} {pixels.shape}")
-    if rgb:
-        in_place = consume and pixels.flags.c_contiguous and pixels.flags.writeable
-        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR, dst=pixels if in_place else None)
-    ok, buf = cv2.imencode(".png", pixels, list(params))
-    if not ok:
-        raise OSError(f"{os.fspath(path)}: PNG encoding failed")
-    return buf.tobytes()
+def encode_png(pixels: np.ndarray, path="<memory>", *, level: int = png.DEFAULT_LEVEL) -> bytes:
+    """PNG bytes of what write_png accepts (cxrmt.io.png: ISA-L's deflate where installed);
+    `path` only names the file in errors, `level` is the deflate effort (0-9)."""
+    try:
+        return png.encode(np.asarray(pixels), level)
+    except ValueError as exc:
+        raise ValueError(f"{os.fspath(path)}: {exc}") from None
 
 
 def write_bytes(path, data: bytes) -> None:
