@@ -33,10 +33,10 @@ def consumer(tmp: Path, flags: str = "") -> Path:
     src.mkdir()
     (src / "CMakeLists.txt").write_text(
         "cmake_minimum_required(VERSION 3.22)\nproject(consumer CXX)\n"
-        "find_package(cxrmt REQUIRED)\nfind_package(PNG)\n"
+        "find_package(cxrmt REQUIRED)\nfind_package(PNG)\nfind_package(Threads REQUIRED)\n"
         "if(NOT PNG_FOUND)\n  message(FATAL_ERROR \"NO_LIBPNG\")\nendif()\n"
         f"add_executable(cxrmt-infer {(ROOT / 'csrc/examples/cxrmt_infer.cpp').as_posix()})\n"
-        "target_link_libraries(cxrmt-infer PRIVATE cxrmt::cxrmt PNG::PNG)\n")
+        "target_link_libraries(cxrmt-infer PRIVATE cxrmt::cxrmt PNG::PNG Threads::Threads)\n")
     build = tmp / "build"
     cfg = subprocess.run([CMAKE, "-S", str(src), "-B", str(build), f"-Dcxrmt_DIR={k.cmake_dir()}",
                           "-DCMAKE_BUILD_TYPE=Release", f"-DCMAKE_CXX_FLAGS={flags}"],
