@@ -34,6 +34,8 @@ struct tensor_desc {
 // and the results come down once. All targets are host memory; any may be null.
 struct device_request {
   image_view image;                  // host pixels
+  layout order = layout::nhwc;       // the model's, as the pipeline read it from its metadata
+  int size = 0;                      // model input S
   window_options window;             // resolved: has_window set (percentiles are host work)
   decode_options decode;
   const overlay_options* overlay = nullptr;  // null: no overlay drawn on the device

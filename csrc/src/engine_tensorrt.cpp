@@ -213,15 +213,15 @@ class tensorrt_engine final : public engine {
     cuda(cudaMemcpyAsync(image_.dev, image_.host, area * pixel, cudaMemcpyHostToDevice, queue_.stream), "cudaMemcpyAsync (image)");
     image_view dev_image{image_.dev, req.image.type, h, w, w};
     float* input = static_cast<float*>(in_.dev);
-    const frame f = cuda::preprocess(dev_image, size_, req.window, layout_, req.pad_value, input, queue_.stream);
+    const frame f = cuda::preprocess(dev_image, req.size, req.window, req.order, req.pad_value, input, queue_.stream);
     cuda(cudaEventRecord(queue_.events[1], queue_.stream), "cudaEventRecord");
     enqueue();
     cuda(cudaEventRecord(queue_.events[2], queue_.stream), "cudaEventRecord");
-    const output_view out{out_.dev, output_.type, size_, channels_, layout_};
+    const output_view out{out_.dev, output_.type, req.size, req.decode.kind == task::mt ? 6 : 3, req.order};
     const decode_targets dev_targets{want_masks ? static_cast<std::uint8_t*>(masks_.dev) : nullptr,
                                      want_labels ? static_cast<std::uint8_t*>(labels_.dev) : nullptr,
                                      want_bone ? bone_.dev : nullptr};
-    cuda::decode(out, f, req.decode, &dev_image, input, layout_, dev_targets, queue_.stream);
+    cuda::decode(out, f, req.decode, &dev_image, input, req.order, dev_targets, queue_.stream);
     if (req.overlay)
       cuda::overlay(dev_image, f, seg_view{dev_targets.labels, false, h, w}, *req.overlay,
                     static_cast<std::uint8_t*>(overlay_.dev), queue_.stream);
@@ -265,8 +265,6 @@ class tensorrt_engine final : public engine {
   std::unique_ptr<nv::IExecutionContext, deleter> context_;
   std::map<std::string, std::string> metadata_;
   tensor_desc input_, output_;
-  layout layout_ = layout::nhwc;
-  int size_ = 0, channels_ = 0;
   std::size_t in_bytes_ = 0, out_bytes_ = 0;
   stream_events queue_;
   staging in_, out_;                                        // the engine's own I/O, bound once
@@ -329,27 +327,9 @@ class tensorrt_engine final : public engine {
     geometry();
   }
 
-  // Layout, size and channels as runtime/base.py's info_from_io reads them: cxrmt.layout in
-  // the metadata wins, else the axis holding the 3 grey copies.
+  // The model's geometry (layout, size, task) is the pipeline's to read from the metadata; the
+  // engine needs only its buffers' sizes.
   void geometry() {
-    const auto& in = input_.shape;
-    const auto& out = output_.shape;
-    if (in.size() != 4 || out.size() != 4)
-      throw std::runtime_error(path_ + ": input and output must be 4-D (N, S, S, C) or (N, C, S, S)");
-    auto it = metadata_.find("cxrmt.layout");
-    if (it != metadata_.end() && it->second != "nhwc" && it->second != "nchw")
-      throw std::runtime_error(path_ + ": cxrmt.layout must be nhwc or nchw (got " + it->second + ")");
-    if (it != metadata_.end()) layout_ = it->second == "nhwc" ? layout::nhwc : layout::nchw;
-    else if (in[3] == 3 && in[1] != 3) layout_ = layout::nhwc;
-    else if (in[1] == 3) layout_ = layout::nchw;
-    else throw std::runtime_error(path_ + ": cannot tell the layout of the input shape");
-    const bool nhwc = layout_ == layout::nhwc;
-    size_ = static_cast<int>(nhwc ? in[1] : in[2]);
-    channels_ = static_cast<int>(nhwc ? out[3] : out[1]);
-    auto declared = metadata_.find("cxrmt.size");
-    if (declared != metadata_.end() && declared->second != std::to_string(size_))
-      throw std::runtime_error(path_ + ": metadata says size " + declared->second + ", the input is " +
-                               std::to_string(size_));
     in_bytes_ = elements(input_) * sizeof(float);
     out_bytes_ = elements(output_) * dtype_size(output_.type);
   }
@@ -365,6 +345,10 @@ class tensorrt_engine final : public engine {
 
   void check_request(const device_request& req) const {
     check_image(req.image, "image");
+    const std::size_t s = req.size > 0 ? static_cast<std::size_t>(req.size) : 0;
+    if (s * s * 3 * sizeof(float) != in_bytes_)
+      throw std::invalid_argument("size: " + std::to_string(req.size) + " does not fit the engine's input (" +
+                                  std::to_string(in_bytes_ / sizeof(float)) + " floats)");
     if (req.window.use_percentile || !req.window.has_window)
       throw std::invalid_argument("window: the device path needs the window resolved on the host (resolve_window)");
     if (req.overlay && !req.overlay_rgb) throw std::invalid_argument("overlay_rgb: no buffer for the overlay");

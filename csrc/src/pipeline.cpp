@@ -244,6 +244,8 @@ bool pipeline::infer_device(call& c, run_result& r) const {
   double stage[3] = {0, 0, 0};
   device_request req;
   req.image = c.image;
+  req.order = info_.order;
+  req.size = info_.size;
   req.window = w;
   req.decode = c.decode;
   req.overlay = draw ? &c.overlay : nullptr;
