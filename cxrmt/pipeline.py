@@ -145,7 +145,7 @@ class Predictor:
         self.preprocess_options, self.decode_options = pre, groups["decode"]
         ov = groups["overlay"]
         self.overlay_options = replace(ov, palette=ov.palette if ov.palette is not None
-                                       else palette_of(self.info))
+                                       else palette_of(self.info.meta))
         self.device = _kernel_device(kernel_device, getattr(self.runner, "on_gpu", False))
         self.clean, self.flip_tta = clean, flip_tta
         unknown = set(render) - {"segmentation", "overlay"}

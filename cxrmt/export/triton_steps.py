@@ -22,6 +22,7 @@ from cxrmt.pipeline import (
     render_outputs,
 )
 from cxrmt.runtime import metadata as md
+from cxrmt.runtime.base import palette_of
 
 FRAME_FIELDS = ("height", "width", "size", "pad_top", "pad_bottom", "pad_left", "pad_right",
                 "window_lo", "window_hi", "invert")
@@ -104,9 +105,8 @@ def finish(params: dict, model_output, model_input, original, frame) -> dict:
                          input_layout=layout,
                          **decode_kwargs(DecodeOptions(), pixels, info["white"]))
     out["frame"] = fr
-    raw = params.get(md.PREFIX + "palette")
-    palette = None if raw is None else np.asarray(json.loads(raw), dtype=np.uint8)
-    seg, rgb = render_outputs(out, pixels, task=task, overlay=OverlayOptions(palette=palette))
+    seg, rgb = render_outputs(out, pixels, task=task,
+                              overlay=OverlayOptions(palette=palette_of(params)))
     results = {}
     if task != "bse":
         results.update(MASKS=out["masks"], LABELS=out["labels"], SEGMENTATION=seg, OVERLAY=rgb)

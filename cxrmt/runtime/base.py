@@ -91,9 +91,9 @@ def info_from_io(input_shape, output_shape, meta: dict, input_name="image",
                      precision=meta.get(PREFIX + "precision", "fp32"), meta=dict(meta))
 
 
-def palette_of(info: ModelInfo):
-    """The (4, 3) uint8 label palette the model was exported with, or None."""
-    raw = info.meta.get(PREFIX + "palette")
+def palette_of(meta: dict):
+    """The (4, 3) uint8 label palette of a model's cxrmt.* metadata, or None."""
+    raw = meta.get(PREFIX + "palette")
     return None if raw is None else np.asarray(json.loads(raw), dtype=np.uint8)
 
 
