@@ -1,5 +1,6 @@
 """Image kernels of the compiled core (preprocess, decode, colourise, overlay, cleanup) and the
-post-processing after them (relabel, bone_to_input_depth, measure).
+post-processing after them (relabel, bone_to_input_depth, measure), and PNG row unfiltering for
+cxrmt.io.png's reader.
 
 Thin re-export of :mod:`cxrmt._core` with a clear message when the extension is missing, the
 default palette, and the paths a C/C++ project needs to link the C API.
@@ -29,6 +30,7 @@ colourise = _core.colourise
 overlay = _core.overlay
 cleanup = _core.cleanup
 relabel = _core.relabel
+png_unfilter = _core.png_unfilter
 bone_to_input_depth = _core.bone_to_input_depth
 measure = _core.measure
 # Raw (device) pointer twins, for buffers numpy does not own (the TensorRT engine's).

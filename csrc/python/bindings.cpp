@@ -307,6 +307,31 @@ py::array_t<uint8_t> cleanup_py(const py::array& masks, bool keep_largest, bool 
   return out;
 }
 
+// Inflated PNG rows (bytes-like) -> the image: (H, W) or (H, W, C), uint8 or host-order uint16.
+py::array png_unfilter_py(const py::buffer& filtered, int height, int width, int channels, int depth) {
+  if (height <= 0 || width <= 0 || channels < 1 || channels > 4 || (depth != 8 && depth != 16))
+    bad("png_unfilter: need positive height and width, 1-4 channels and depth 8 or 16, got " +
+        std::to_string(height) + "x" + std::to_string(width) + "x" + std::to_string(channels) + " at " +
+        std::to_string(depth) + " bits");
+  const py::buffer_info in = filtered.request();
+  const std::size_t sample = static_cast<std::size_t>(depth / 8);
+  const std::size_t row_bytes = static_cast<std::size_t>(width) * static_cast<std::size_t>(channels) * sample;
+  const std::size_t want = static_cast<std::size_t>(height) * (row_bytes + 1);
+  if (in.ndim != 1 || in.itemsize != 1 || static_cast<std::size_t>(in.size) != want)
+    bad("png_unfilter: expected " + std::to_string(want) + " bytes of filtered rows, got " +
+        std::to_string(in.size * in.itemsize));
+  std::vector<py::ssize_t> shape{height, width};
+  if (channels > 1) shape.push_back(channels);
+  py::array out = depth == 8 ? py::array(py::dtype::of<uint8_t>(), shape) : py::array(py::dtype::of<uint16_t>(), shape);
+  auto* dst = static_cast<uint8_t*>(out.mutable_data());
+  {
+    py::gil_scoped_release nogil;
+    png_unfilter(static_cast<const uint8_t*>(in.ptr), height, row_bytes, channels * static_cast<int>(sample),
+                 static_cast<int>(sample), dst);
+  }
+  return out;
+}
+
 py::array_t<uint8_t> relabel_py(const py::array& labels, const py::array& masks) {
   if (!labels.dtype().is(py::dtype::of<uint8_t>()) || labels.ndim() != 2)
     bad("labels: expected a uint8 label map (H, W), got dtype " + dtype_str(labels) + " with " +
@@ -544,6 +569,12 @@ PYBIND11_MODULE(_core, m) {
   m.def("relabel", &relabel_py, py::arg("labels"), py::arg("masks"),
         "Labels (H,W) made consistent with cleaned masks (3,H,W): a removed organ's pixels turn background, "
         "background inside a mask takes its label (right lung, then left lung, then heart). Returns a copy.");
+
+  m.def("png_unfilter", &png_unfilter_py, py::arg("filtered"), py::arg("height"), py::arg("width"),
+        py::arg("channels"), py::arg("depth"),
+        "A PNG image's inflated IDAT rows (filter byte + filtered bytes each) -> (H, W) or (H, W, C) uint8, or "
+        "uint16 in host order for depth 16 (non-interlaced, 8/16-bit samples). ValueError names the row of an "
+        "unknown filter type.");
 
   m.def("bone_to_input_depth", &bone_to_input_depth_py, py::arg("bone16"), py::arg("input_dtype"), py::arg("white"),
         "Full-range uint16 bone image -> the input's depth: uint8 (round(v/257)) for uint8 inputs, uint16 on the "

@@ -9,7 +9,6 @@ import io
 import os
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from ..contract import MASK_ORGANS
@@ -119,4 +118,6 @@ def write_cases_csv(root, rows: list, extra_fields=()) -> None:
 
 def resize_area(img: np.ndarray, size: int) -> np.ndarray:
     """Area-average resize to size x size (the shared data's reduction)."""
+    import cv2   # loaded when needed: it costs ~30 ms of every command's start
+
     return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)

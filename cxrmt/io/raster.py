@@ -1,13 +1,15 @@
-"""PNG / TIFF / JPEG / GIF readers over OpenCV (a base dependency)."""
+"""PNG / TIFF / JPEG / GIF readers: plain PNGs through cxrmt.io.png, everything else (and any PNG
+that reader leaves) through OpenCV (a base dependency, imported only then: it costs ~30 ms of a
+command's start)."""
 
 import io
 import os
 import warnings
 
-import cv2
 import numpy as np
 
 from ..errors import ImageFormatError
+from . import png
 from .codec_messages import codec_messages
 from .header import DEFAULT_MAX_PIXELS, check_pixels, image_size, tiff_pages
 from .radiograph import Radiograph
@@ -42,7 +44,9 @@ def decode(path, *, max_pixels=DEFAULT_MAX_PIXELS, strict: bool = False,
     _check_complete(path, data)
     check_pixels(path, image_size(data), max_pixels)
     _check_pages(path, data, strict)
-    img = _imdecode(path, data)
+    img = _png(data) if data[:8] == png.SIGNATURE else None
+    if img is None:
+        img = _imdecode(path, data)
     if img is None and data[:3] == b"GIF":
         img = _decode_gif_pillow(path, data)
     if img is None:
@@ -60,9 +64,17 @@ def _check_pages(path, data, strict):
         warnings.warn(f"{os.fspath(path)}: {problem}: using page 1", stacklevel=4)
 
 
+def _png(data):
+    """cxrmt.io.png's decode in OpenCV's channel order (BGR), or None."""
+    img = png.decode(data)
+    return np.ascontiguousarray(img[:, :, ::-1]) if img is not None and img.ndim == 3 else img
+
+
 def _imdecode(path, data):
     """cv2.imdecode with its failures (OpenCV's own pixel cap, memory) as per-file errors and
     libpng's/libjpeg's messages on stderr as part of the error, or as a warning."""
+    import cv2
+
     notes = []
     try:
         with codec_messages(notes):
@@ -124,6 +136,8 @@ def to_gray(path, img: np.ndarray, strict: bool = False) -> np.ndarray:
     if strict:
         raise ImageFormatError(path, "colour image: cxrmt reads grey radiographs; refused (strict)")
     warnings.warn(f"{os.fspath(path)}: colour image converted to luminance", stacklevel=3)
+    import cv2
+
     # BGRA2GRAY ignores alpha, so the 4-channel image needs no 3-channel copy first.
     return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY if img.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
 

@@ -127,6 +127,14 @@ CXRMT_CPP_API void overlay(const image_view& original, const frame& f, const seg
 // Per organ: keep the largest 8-connected component, fill holes (4-connected background).
 CXRMT_CPP_API void cleanup(std::uint8_t* masks, int height, int width, bool keep_largest, bool fill_holes);
 
+// -- PNG ----------------------------------------------------------------------------------------
+
+// The raw rows of an inflated PNG image (`height` rows, each a filter-type byte and `row_bytes`
+// filtered bytes; `bpp` bytes per complete pixel, at least 1) into `out` (height * row_bytes),
+// 2-byte samples in host order. std::invalid_argument names the row of an unknown filter type.
+CXRMT_CPP_API void png_unfilter(const std::uint8_t* filtered, int height, std::size_t row_bytes,
+                                int bpp, int sample_bytes, std::uint8_t* out);
+
 // -- Post-processing shared by the C pipeline and the Python Predictor --------------------------
 
 // Labels made consistent with cleaned masks (after cleanup): a pixel whose organ was removed
