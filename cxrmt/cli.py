@@ -2,6 +2,7 @@
 `register(subparsers)`; heavy packages are imported only inside the command that needs them."""
 
 import argparse
+import gc
 import importlib
 import signal
 import sys
@@ -91,5 +92,14 @@ def _restore_signal_handlers(handlers: dict) -> None:
         signal.signal(sig, handler)
 
 
+def console() -> None:
+    """The `cxrmt` program: main, then exit without Python collecting every object it made one
+    by one (gc.freeze: ~20 ms of a 0.5 s `cxrmt infer`; the process's memory goes back at once,
+    finalizers and atexit handlers still run)."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

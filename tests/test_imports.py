@@ -1,5 +1,6 @@
 """Import hygiene: the package, the kernels and the CLI pull in no heavy optional package."""
 import json
+import shutil
 import subprocess
 import sys
 
@@ -47,3 +48,20 @@ def test_inference_with_the_shipped_model_imports_no_tensorflow(tmp_path):
     loaded = set(json.loads(out.strip().splitlines()[-1]))
     assert "onnxruntime" in loaded
     assert not loaded & {"tensorflow", "keras", "tf2onnx", "torch", "openvino"}
+
+
+def test_cxrmt_infer_on_a_png_loads_no_opencv(tmp_path):
+    """`cxrmt infer` on a plain PNG reads it with cxrmt.io.png: OpenCV (~30 ms to load) stays
+    out of the process, and the console entry exits with main's code."""
+    from cxrmt.samples import demo_radiograph
+
+    shutil.copy(demo_radiograph(), tmp_path / "a.png")
+    stmt = ("from cxrmt import cli\ncode = cli.main(['infer', 'a.png', '--out', 'o', '--quiet'])\n"
+            "assert code == 0, code")
+    out = subprocess.run([sys.executable, "-c", PROBE.format(stmt=stmt, heavy={"cv2"})],
+                         capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == []
+    assert (tmp_path / "o" / "a.json").exists()
+    done = subprocess.run([sys.executable, "-m", "cxrmt.cli", "infer", "missing.png"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1 and "missing.png" in done.stderr

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -85,6 +86,43 @@ def test_a_set_without_its_json_is_redone_without_force(model, folder, tmp_path)
     assert (out / "case0.json").stat().st_mtime_ns == before
     rec = json.loads((out / "case1.json").read_text())
     assert set(rec["outputs"].values()) <= set(os.listdir(out))
+
+
+def test_inputs_are_read_ahead_on_their_own_thread_but_never_complete_ones(model, folder,
+                                                                          tmp_path, monkeypatch):
+    """Every input is read once, on the read-ahead thread, the first before the model is open;
+    a rerun without --force reads only the set with a file missing."""
+    from cxrmt import pipeline
+    from cxrmt.infer import run as infer_run
+
+    reads, opened, started = [], [], []
+    real_read, real_init = infer_run.read_input, pipeline.Predictor.__init__
+    real_start = infer_run.ReadAhead.start
+
+    def read(path, opts):
+        reads.append((os.path.basename(path), threading.current_thread().name))
+        return real_read(path, opts)
+
+    def start(self, i, task=None):
+        started.append((i, len(opened)))
+        real_start(self, i, task)
+
+    def init(self, *a, **k):
+        opened.append(True)
+        real_init(self, *a, **k)
+
+    monkeypatch.setattr(infer_run, "read_input", read)
+    monkeypatch.setattr(infer_run.ReadAhead, "start", start)
+    monkeypatch.setattr(pipeline.Predictor, "__init__", init)
+    out = tmp_path / "out"
+    assert infer(folder, "--model", model, "--out", out) == 0
+    assert sorted(r[0] for r in reads) == ["case0.png", "case1.png", "case2.png"]
+    assert all(r[1].startswith("cxrmt-read") for r in reads)
+    assert started[0] == (0, 0)   # the first input is asked for before the model opens
+    reads.clear()
+    (out / "case1_overlay.png").unlink()
+    assert infer(folder, "--model", model, "--out", out) == 1   # case0 and case2 exist
+    assert [r[0] for r in reads] == ["case1.png"]
 
 
 def test_a_failing_write_leaves_no_file_of_the_set(model, folder, tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """argparse wiring of `cxrmt infer`, the main job. Heavy packages load only when it runs."""
 
 import argparse
+import os
 import sys
 
 from cxrmt.io.header import DEFAULT_MAX_PIXELS
@@ -128,13 +129,21 @@ def _infer(args) -> int:
     return 0
 
 
+def _silence_opencv() -> None:
+    """OpenCV loads only for inputs cxrmt.io.png leaves to it: set its level now if it is loaded,
+    else through the variable it reads when it loads."""
+    if "cv2" in sys.modules:
+        cv2 = sys.modules["cv2"]
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    else:
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+
+
 def _run(args, files) -> list:
-    import cv2
-    from cxrmt.pipeline import DecodeOptions, OverlayOptions, Predictor, PreprocessOptions
     from cxrmt.runtime import backend_name
     from cxrmt.shipped import default_model
 
-    from .run import InferOptions, check_output_folders, infer_paths, model_record
+    from .run import InferOptions, ReadAhead, check_output_folders, infer_paths, model_record
 
     opts = InferOptions(out=args.out, masks=args.masks, dicom_out=args.dicom_out,
                         invert=args.invert, force=args.force, max_pixels=args.max_pixels,
@@ -142,30 +151,44 @@ def _run(args, files) -> list:
                         png_level=args.png_level)
     check_output_folders(files, opts)   # a wrong --out fails now, not after every inference
     if not args.verbose:   # OpenCV's own log lines: the readers' errors already say it all
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        _silence_opencv()
     model = args.model or default_model()
     wanted = args.backend
     if wanted == "auto" and len(files) < AUTO_MIN_IMAGES:
         wanted = None   # a few images: the suffix's own backend opens faster than OpenVINO
     backend = backend_name(model, wanted, choose=True)   # what open_runner will run
     if args.dicom_out:
-        from cxrmt._optional import require
-        from cxrmt.io.dicom import is_dicom
+        _check_dicom_out(files, args.quiet)
+    with ReadAhead(files, opts) as reads:
+        # the first input decodes (the GIL released) while the backend's package loads and
+        # its session builds: ~0.1 s of a single image's 0.5 s
+        reads.start(0)
+        with _predictor(args, model, backend) as predictor:
+            return infer_paths(predictor, files, opts, model_record(predictor, model, backend),
+                               quiet=args.quiet, reads=reads)
 
-        require("highdicom", "dicom")
-        plain = sum(not is_dicom(f) for f in files)
-        if plain and not args.quiet:
-            print(f"cxrmt infer: --dicom-out: {plain} of {len(files)} inputs are not DICOM; "
-                  "they get the PNG outputs only", file=sys.stderr)
+
+def _check_dicom_out(files, quiet: bool) -> None:
+    from cxrmt._optional import require
+    from cxrmt.io.dicom import is_dicom
+
+    require("highdicom", "dicom")
+    plain = sum(not is_dicom(f) for f in files)
+    if plain and not quiet:
+        print(f"cxrmt infer: --dicom-out: {plain} of {len(files)} inputs are not DICOM; "
+              "they get the PNG outputs only", file=sys.stderr)
+
+
+def _predictor(args, model, backend):
+    from cxrmt.pipeline import DecodeOptions, OverlayOptions, Predictor, PreprocessOptions
+
     window = (tuple(args.window) if args.window else "full" if args.full_range
               else "auto" if args.auto_window else None)   # None: the model's own
     percentile = tuple(args.percentile) if args.percentile else None
-    with Predictor(model, preprocess=PreprocessOptions(window=window, percentile=percentile),
-                   decode=DecodeOptions(bone_dtype="uint16"),
-                   overlay=OverlayOptions(alpha=args.alpha), clean=args.clean,
-                   flip_tta=args.flip_tta, backend=backend,
-                   render=[r for k, r in (("seg", "segmentation"), ("overlay", "overlay"))
-                           if k in args.outputs],
-                   kernel_device="cpu" if args.flip_tta else "auto") as predictor:
-        return infer_paths(predictor, files, opts, model_record(predictor, model, backend),
-                           quiet=args.quiet)
+    return Predictor(model, preprocess=PreprocessOptions(window=window, percentile=percentile),
+                     decode=DecodeOptions(bone_dtype="uint16"),
+                     overlay=OverlayOptions(alpha=args.alpha), clean=args.clean,
+                     flip_tta=args.flip_tta, backend=backend,
+                     render=[r for k, r in (("seg", "segmentation"), ("overlay", "overlay"))
+                             if k in args.outputs],
+                     kernel_device="cpu" if args.flip_tta else "auto")

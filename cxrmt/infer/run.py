@@ -13,7 +13,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from cxrmt import __version__, kernels
@@ -31,7 +30,7 @@ from .measure import measurements
 log = logging.getLogger(__name__)
 
 # Errors that concern one input (reported, the run goes on); anything else is a bug and stops.
-INPUT_ERRORS = (ImageFormatError, ValueError, OSError, FloatingPointError, MemoryError, cv2.error)
+INPUT_ERRORS = (ImageFormatError, ValueError, OSError, FloatingPointError, MemoryError)
 ENCODERS = max(1, min(4, os.cpu_count() or 1))
 
 
@@ -81,9 +80,10 @@ def output_set(path, opts: InferOptions) -> tuple:
             os.path.splitext(os.path.basename(path))[0])
 
 
-def planned_outputs(path, opts: InferOptions, task: str) -> dict:
-    """{kind: path} this input will produce (the model's task decides which exist), the JSON
-    last: the file that marks a set complete."""
+def planned_outputs(path, opts: InferOptions, task: str | None) -> dict:
+    """{kind: path} this input will produce (the model's task decides which exist; None, before
+    the model is known: every kind asked for), the JSON last: the file that marks a set
+    complete."""
     folder, stem = output_set(path, opts)
     paths = output_paths(folder, stem, masks=opts.masks, dicom=opts.dicom_out and is_dicom(path),
                          outputs=opts.outputs)
@@ -112,7 +112,7 @@ def _claim(path, paths: dict, opts: InferOptions) -> tuple:
     missing is redone."""
     force = opts.force
     present = [p for p in paths.values() if os.path.exists(p)]
-    if len(present) == len(paths) and not force:
+    if _complete(paths) and not force:
         raise FileExistsError(f"{list(paths.values())[-1]} exists (use --force to overwrite)")
     lock = locks.lock_path(*output_set(path, opts))
     try:
@@ -129,9 +129,66 @@ def _claim(path, paths: dict, opts: InferOptions) -> tuple:
     return lock, fd
 
 
-def predict_one(predictor, path, opts: InferOptions, claimed: set) -> Predicted:
-    """Read and run one input. Raises FileExistsError (an output exists without --force, or
-    another input of this run writes the same file) or an INPUT_ERRORS exception."""
+def read_input(path, opts: InferOptions) -> tuple:
+    """(Radiograph, milliseconds) of one input, read as `opts` says."""
+    t0 = time.perf_counter()
+    rg = read_image(path, invert=opts.invert, max_pixels=opts.max_pixels, strict=opts.strict)
+    return rg, (time.perf_counter() - t0) * 1e3
+
+
+class ReadAhead:
+    """Reads inputs on a thread ahead of the model: the first while the model loads, each next
+    one while the current one runs (decoding a PNG releases the GIL, as ONNX Runtime does while
+    it opens a session and runs). An input whose outputs are complete is not read ahead unless
+    --force; a read-ahead of an input that is then skipped is dropped."""
+
+    def __init__(self, files, opts: InferOptions):
+        self.files, self.opts = list(files), opts
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="cxrmt-read")
+        self._reads = {}   # index -> Future of read_input
+
+    def start(self, i: int, task: str | None = None) -> None:
+        """Begin reading input i unless it is started, out of range or complete (`task`: the
+        model's, None before it is known: every output kind counts)."""
+        if i >= len(self.files) or i in self._reads:
+            return
+        path = self.files[i]
+        if not self.opts.force and _complete(planned_outputs(path, self.opts, task)):
+            return
+        self._reads[i] = self._pool.submit(read_input, path, self.opts)
+
+    def take(self, i: int) -> tuple:
+        """read_input of input i: the read-ahead's result, or a read now."""
+        future = self._reads.pop(i, None)
+        return future.result() if future is not None else read_input(self.files[i], self.opts)
+
+    def drop(self, i: int) -> None:
+        future = self._reads.pop(i, None)
+        if future is not None:
+            future.cancel()
+
+    def close(self) -> None:
+        for i in list(self._reads):
+            self.drop(i)
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _complete(paths: dict) -> bool:
+    return bool(paths) and all(os.path.exists(p) for p in paths.values())
+
+
+def predict_one(predictor, i: int, reads: ReadAhead, opts: InferOptions,
+                claimed: set) -> Predicted:
+    """Claim, read (or take the read-ahead of) and run input i of `reads.files`. Raises
+    FileExistsError (an output exists without --force, or another input of this run writes the
+    same file) or an INPUT_ERRORS exception."""
+    path = reads.files[i]
     paths = planned_outputs(path, opts, predictor.info.task)
     clash = claimed.intersection(paths.values())
     if clash:
@@ -139,9 +196,7 @@ def predict_one(predictor, path, opts: InferOptions, claimed: set) -> Predicted:
                               "(same file name); use separate --out folders")
     lock = _claim(path, paths, opts)
     try:
-        t0 = time.perf_counter()
-        rg = read_image(path, invert=opts.invert, max_pixels=opts.max_pixels, strict=opts.strict)
-        read_ms = (time.perf_counter() - t0) * 1e3
+        rg, read_ms = reads.take(i)
         result = predictor.run(rg)
     except BaseException:
         locks.release(*lock)
@@ -244,15 +299,22 @@ def model_record(predictor, path, backend: str) -> dict:
             "flip_tta": predictor.flip_tta}
 
 
-def infer_paths(predictor, files, opts: InferOptions, model: dict, quiet=False) -> list:
+def infer_paths(predictor, files, opts: InferOptions, model: dict, quiet=False,
+                reads: ReadAhead | None = None) -> list:
     """Process every file; returns [(file, reason)] of the ones that failed. Input i + 1 is read
-    and run while input i is encoded and written (one write in flight, so memory stays at two
-    images' outputs); the last write finishes before this returns, also on Ctrl-C."""
+    while input i runs, and input i is encoded and written while input i + 1 runs (one write in
+    flight, so memory stays at two images' outputs and one input); the last write finishes before
+    this returns, also on Ctrl-C. `reads`: a ReadAhead over `files` that may have begun (the
+    command starts the first read before the model loads)."""
     if files and not planned_outputs(files[0], opts, predictor.info.task):
         raise ValueError(f"--outputs {','.join(opts.outputs)}: nothing to write for a "
                          f"{predictor.info.task!r} model")
+    if reads is None:
+        with ReadAhead(files, opts) as own:
+            return infer_paths(predictor, files, opts, model, quiet, own)
     failed, claimed, pending = [], set(), None
     bar = len(files) > 1 and not quiet and sys.stderr.isatty()   # no \r in logs and pipes
+    task = predictor.info.task
 
     def fail(path, exc):
         reason = str(exc) if str(exc).startswith(os.fspath(path)) else f"{path}: {exc}"
@@ -271,9 +333,12 @@ def infer_paths(predictor, files, opts: InferOptions, model: dict, quiet=False) 
     with ThreadPoolExecutor(1) as writer, ThreadPoolExecutor(ENCODERS) as encoders:
         try:
             for i, path in enumerate(files):
+                reads.start(i, task)
+                reads.start(i + 1, task)
                 try:
-                    p = predict_one(predictor, path, opts, claimed)
+                    p = predict_one(predictor, i, reads, opts, claimed)
                 except (FileExistsError, *INPUT_ERRORS) as exc:
+                    reads.drop(i)
                     fail(path, exc)
                 else:
                     try:
