@@ -13,7 +13,14 @@ IMWRITE_PNG_COMPRESSION switches the strategy to DEFAULT and the filter to libpn
 choice among all five (slower), and resets a strategy given *before* it: pass the level first,
 then IMWRITE_PNG_STRATEGY and IMWRITE_PNG_FILTER.
 
+Decoding (group `png-decode`): the inputs `cxrmt infer` reads, a 2048² 16-bit film as OpenCV
+writes it by default and an 8-bit one, by cxrmt.io.png.decode (libdeflate + the core's
+unfiltering) against cv2.imdecode, identical arrays asserted; `..._beside_python` times each
+while another thread runs Python, as `cxrmt infer`'s read-ahead does beside model loading (the
+GIL: cxrmt's holds it ~1 ms, OpenCV releases it for the whole call too).
+
 Run:  pytest bench/bench_png.py --benchmark-enable -k bse        # one kind, groups png-<kind>
+      pytest bench/bench_png.py --benchmark-enable -k decode     # the readers
       python bench/bench_png.py [--size 2048] [--rounds 3]        # the tables (markdown)
 Without --benchmark-enable each setting encodes a 256² version once (correctness only).
 """
@@ -127,6 +134,45 @@ def test_encode_cxrmt(benchmark, images, kind, level):
     data = benchmark.pedantic(png.encode, args=(img, level), rounds=3, iterations=1)
     assert_lossless(images[kind], data)   # OpenCV decodes to BGR: the array it was given
     benchmark.extra_info.update(MB=round(len(data) / 1e6, 3), deflate=png.DEFLATE)
+
+
+@pytest.fixture(scope="module")
+def films(request):
+    """{name: PNG bytes} of the inputs decode reads: 16- and 8-bit films, OpenCV's defaults."""
+    timed = request.config.getoption("benchmark_enable") or not request.config.getoption(
+        "benchmark_disable")
+    film = radiograph(2048 if timed else 256, seed=0)
+    return {"film16": encode(film, []), "film8": encode((film >> 8).astype(np.uint8), [])}
+
+
+def _busy_python(stop):
+    while not stop.is_set():
+        sum(range(1000))
+
+
+@pytest.mark.parametrize("beside_python", [False, True], ids=["alone", "beside_python"])
+@pytest.mark.parametrize("reader", ["cxrmt", "opencv"])
+@pytest.mark.parametrize("name", ["film16", "film8"])
+def test_decode(benchmark, films, name, reader, beside_python):
+    import threading
+
+    from cxrmt.io import png
+
+    data = films[name]
+    decode = {"cxrmt": png.decode,
+              "opencv": lambda d: cv2.imdecode(np.frombuffer(d, np.uint8), cv2.IMREAD_UNCHANGED)}
+    benchmark.group = f"png-decode-{name}" + ("-beside-python" if beside_python else "")
+    stop = threading.Event()
+    busy = threading.Thread(target=_busy_python, args=(stop,))
+    if beside_python:
+        busy.start()
+    try:
+        got = benchmark.pedantic(decode[reader], args=(data,), rounds=5, iterations=1)
+    finally:
+        stop.set()
+        if beside_python:
+            busy.join()
+    assert got is not None and np.array_equal(got, decode["opencv"](data))
 
 
 def measure(images: dict, rounds: int, names) -> dict:
