@@ -1,3 +1,4 @@
+import importlib.util
 import json
 import subprocess
 import sys
@@ -13,6 +14,9 @@ def test_info_reports_build(capsys):
     info = json.loads(capsys.readouterr().out)
     assert {"compiler", "cuda_built", "cuda_archs", "cuda"} <= set(info)
     assert info["cuda"]["usable"] in (True, False)
+    has = {m: importlib.util.find_spec(m) is not None for m in ("isal", "deflate")}
+    assert info["png"] == {"write": "isal" if has["isal"] else "zlib",
+                           "read": "libdeflate" if has["deflate"] else "opencv"}
 
 
 def test_demo_writes_every_file_and_keeps_the_organs(tmp_path, capsys):

@@ -8,7 +8,7 @@ from cxrmt.logs import verbosity
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("info", parents=[verbosity()],
-                              help="compiler, CUDA build and archs, usable GPUs")
+                              help="compiler, CUDA build and archs, usable GPUs, PNG codecs")
     p.set_defaults(func=_info)
     p = subparsers.add_parser(
         "demo", parents=[verbosity()],
@@ -30,7 +30,11 @@ def register(subparsers) -> None:
 
 def _info(args) -> int:
     from cxrmt import kernels
-    print(json.dumps(kernels.build_info(), indent=2))
+    from cxrmt.io import png
+
+    # the PNG codecs decide much of `cxrmt infer`'s time at 2048² (README, "Outputs")
+    report = dict(kernels.build_info(), png={"write": png.DEFLATE, "read": png.INFLATE})
+    print(json.dumps(report, indent=2))
     return 0
 
 

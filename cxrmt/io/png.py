@@ -24,8 +24,10 @@ from cxrmt import kernels
 
 try:   # libdeflate: inflate into a buffer of the image's size, the GIL released throughout
     import deflate as _libdeflate
+
+    INFLATE = "libdeflate"
 except ImportError:   # pragma: no cover - exercised where deflate has no wheel
-    _libdeflate = None
+    _libdeflate, INFLATE = None, "opencv"
 
 try:   # ISA-L: levels 0-3, zlib's stream format
     from isal import isal_zlib as _deflate
