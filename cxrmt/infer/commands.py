@@ -170,7 +170,7 @@ def _run(args, files) -> list:
 
 def _check_dicom_out(files, quiet: bool) -> None:
     from cxrmt._optional import require
-    from cxrmt.io.dicom import is_dicom
+    from cxrmt.io.header import is_dicom
 
     require("highdicom", "dicom")
     plain = sum(not is_dicom(f) for f in files)

@@ -19,7 +19,7 @@ from cxrmt import __version__, kernels
 from cxrmt.contract import MASK_ORGANS, ORGANS, PREFIX
 from cxrmt.errors import OutputError
 from cxrmt.io import DEFAULT_MAX_PIXELS, ImageFormatError, locks, png, read_image
-from cxrmt.io.dicom import is_dicom
+from cxrmt.io.header import is_dicom
 from cxrmt.io.dicom_out import write_bone_image, write_segmentation
 from cxrmt.io.layout import DEFAULT_OUTPUTS, DICOM, output_paths
 from cxrmt.io.writers import encode_png, staged, sweep_temporaries, temp_path

@@ -8,26 +8,8 @@ import numpy as np
 
 from .._optional import require
 from ..errors import ImageFormatError
-from .header import DEFAULT_MAX_PIXELS, check_pixels
+from .header import DEFAULT_MAX_PIXELS, check_pixels, has_dicm, has_preamble
 from .radiograph import Radiograph
-
-
-def is_dicom(path) -> bool:
-    """By suffix, or by the 'DICM' magic at byte 128 (files often have no suffix)."""
-    return os.fspath(path).lower().endswith((".dcm", ".dicom")) or _has_preamble(path)
-
-
-def _has_preamble(path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return has_dicm(fh.read(132))
-    except OSError:
-        return False
-
-
-def has_dicm(head: bytes) -> bool:
-    """Whether bytes that begin a file carry the 'DICM' magic at offset 128."""
-    return head[128:132] == b"DICM"
 
 
 def _dcmread(pydicom, path, data=None, **kwargs):
@@ -36,7 +18,7 @@ def _dcmread(pydicom, path, data=None, **kwargs):
     except pydicom.errors.InvalidDicomError as exc:
         # pydicom's text for this ends "Use force=True to force reading": its own option, which
         # reads like cxrmt's --force; say what is wrong with the file instead.
-        preamble = _has_preamble(path) if data is None else has_dicm(data)
+        preamble = has_preamble(path) if data is None else has_dicm(data)
         problem = ("not a DICOM file (no DICM preamble / file meta)" if not preamble
                    else f"not a readable DICOM file: {exc}")
         raise ImageFormatError(path, problem) from exc

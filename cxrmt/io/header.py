@@ -1,4 +1,5 @@
-"""Image dimensions read from a file's header, before any pixel is decoded.
+"""What a file's header says before any pixel is decoded: whether it is DICOM, and image
+dimensions.
 
 A compressed image can be tiny on disk and huge once decoded (a 60000 x 60000 PNG of one colour is
 a few hundred bytes and 3.6 GB decoded), so the readers look at the header first and refuse
@@ -7,6 +8,7 @@ do not recognise or cannot make sense of: the decoder then has its say, and the 
 checked against the limit as well.
 """
 
+import os
 import struct
 
 from ..errors import ImageFormatError
@@ -22,6 +24,25 @@ _PNG = b"\x89PNG\r\n\x1a\n"
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 # A damaged or hostile IFD chain (cycles, huge entry counts) must not take long to walk.
 _MAX_TIFF_PAGES, _MAX_TIFF_ENTRIES = 100_000, 1_000_000
+
+
+def is_dicom(path) -> bool:
+    """By suffix, or by the 'DICM' magic at byte 128 (files often have no suffix)."""
+    return os.fspath(path).lower().endswith((".dcm", ".dicom")) or has_preamble(path)
+
+
+def has_preamble(path) -> bool:
+    """Whether the file at `path` carries the 'DICM' magic (False when it cannot be read)."""
+    try:
+        with open(path, "rb") as fh:
+            return has_dicm(fh.read(132))
+    except OSError:
+        return False
+
+
+def has_dicm(head: bytes) -> bool:
+    """Whether bytes that begin a file carry the 'DICM' magic at offset 128."""
+    return head[128:132] == b"DICM"
 
 
 def check_pixels(path, size, max_pixels) -> None:

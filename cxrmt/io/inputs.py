@@ -3,8 +3,7 @@
 import glob
 import os
 
-from cxrmt.io.dicom import is_dicom
-
+from .header import is_dicom
 from .layout import DICOM, IMAGES
 
 # Readable radiographs by suffix; DICOM files without a suffix are found by their DICM magic.

@@ -16,10 +16,12 @@ import importlib
 import importlib.util
 import os
 
+from cxrmt.contract import PREFIX
 from cxrmt.errors import CxrmtError, ModelError
 
-from .base import PREFIX, ModelInfo, Runner
-from .metadata import read_onnx_metadata
+# name -> the submodule that defines it, loaded on first use (PEP 562): choosing a backend and
+# the CLI's parser need no numpy, so `cxrmt infer` can start loading the model sooner
+_LAZY = {"ModelInfo": "base", "Runner": "base"}
 
 # suffix -> (module, class, extra that installs its dependencies)
 BACKENDS = {
@@ -82,6 +84,8 @@ def _auto_backend(path, key: str, own: str, device: str) -> str:
         import onnxruntime as ort  # a CUDA-capable onnxruntime means the GPU
         if "CUDAExecutionProvider" in ort.get_available_providers():
             return own
+    from .metadata import read_onnx_metadata
+
     meta = read_onnx_metadata(path)   # a protobuf scan: no second model load
     for_openvino = (meta.get(PREFIX + "precision", "fp32") == "fp32"
                     or meta.get(PREFIX + "int8_target") == "openvino")
@@ -103,7 +107,7 @@ def backend_key(path) -> str:
     return suffix
 
 
-def open_runner(path, backend=None, **options) -> Runner:
+def open_runner(path, backend=None, **options) -> "Runner":
     """Load `path` on `backend` (None: the suffix's own; "auto": AUTO_RULE; or a name from
     BACKEND_NAMES that runs this suffix); options go to that runner."""
     key = backend_key(path)
@@ -124,3 +128,11 @@ def open_runner(path, backend=None, **options) -> Runner:
     except Exception as exc:    # the backend's own loader: a truncated or non-model file
         raise ModelError(path, f"not a model {name} can load "
                                f"({type(exc).__name__}: {exc})") from exc
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value   # later lookups skip this function
+    return value
