@@ -139,3 +139,14 @@ def test_tensorrt_runner_needs_its_sidecar(tmp_path):
     (tmp_path / "m.engine").write_bytes(b"not an engine")
     with pytest.raises(EngineMismatchError, match="cxrmt export MODEL.onnx --engine"):
         open_runner(tmp_path / "m.engine")
+
+
+@pytest.mark.parametrize("spinning, entry", [(None, "0"), (False, "0"), (True, "1")])
+def test_onnxruntime_workers_sleep_unless_asked_to_spin(tmp_path, spinning, entry):
+    """Idle intra-op workers do not spin by default (they took the cores of the reader and
+    the PNG encoders); `spinning=True` restores ONNX Runtime's own default."""
+    path = affine_model(tmp_path / "m.onnx")
+    kwargs = {} if spinning is None else {"spinning": spinning}
+    with open_runner(path, **kwargs) as r:
+        opts = r.session.get_session_options()
+        assert opts.get_session_config_entry("session.intra_op.allow_spinning") == entry
