@@ -15,6 +15,7 @@ asks `backend_name(path, wanted, choose=True)`.
 import importlib
 import importlib.util
 import os
+from typing import TYPE_CHECKING
 
 from cxrmt.contract import PREFIX
 from cxrmt.errors import CxrmtError, ModelError
@@ -22,6 +23,8 @@ from cxrmt.errors import CxrmtError, ModelError
 # name -> the submodule that defines it, loaded on first use (PEP 562): choosing a backend and
 # the CLI's parser need no numpy, so `cxrmt infer` can start loading the model sooner
 _LAZY = {"ModelInfo": "base", "Runner": "base"}
+if TYPE_CHECKING:
+    from .base import ModelInfo, Runner
 
 # suffix -> (module, class, extra that installs its dependencies)
 BACKENDS = {
