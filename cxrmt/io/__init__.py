@@ -6,8 +6,7 @@ reads a constant or two of `cxrmt.io.header` and `cxrmt.io.layout`, does not loa
 codec: `cxrmt infer` opens its model meanwhile.
 """
 
-import importlib
-
+from .._optional import lazy_names
 from ..errors import ImageFormatError
 from .header import DEFAULT_MAX_PIXELS
 
@@ -21,12 +20,7 @@ _LAZY = {"PairedCase": "paired", "PairedDataset": "paired", "write_case": "paire
 __all__ = ["DEFAULT_MAX_PIXELS", "ImageFormatError", *sorted(_LAZY)]
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    globals()[name] = value   # later lookups skip this function
-    return value
+__getattr__ = lazy_names(__name__, _LAZY)
 
 
 def __dir__() -> list:

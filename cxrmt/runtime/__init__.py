@@ -17,6 +17,7 @@ import importlib.util
 import os
 from typing import TYPE_CHECKING
 
+from cxrmt._optional import lazy_names
 from cxrmt.contract import PREFIX
 from cxrmt.errors import CxrmtError, ModelError
 
@@ -133,9 +134,4 @@ def open_runner(path, backend=None, **options) -> "Runner":
                                f"({type(exc).__name__}: {exc})") from exc
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    globals()[name] = value   # later lookups skip this function
-    return value
+__getattr__ = lazy_names(__name__, _LAZY)
