@@ -14,15 +14,12 @@ import pytest
 
 from cxrmt import kernels
 from cxrmt.io import png, read_image
+from test_io_safety import _chunk as chunk
 
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("deflate")
 
 SIG = b"\x89PNG\r\n\x1a\n"
-
-
-def chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def ihdr(h, w, depth=8, colour=0, interlace=0) -> bytes:
